@@ -1,0 +1,150 @@
+"""What the invoke tasks do. Each function returns the process exit code and never raises a
+traceback at the operator: problems are printed as ``file: key: what is wrong (how to fix)``."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import ParamSpec
+
+from dockyard import inventory, playbook, preflight
+from dockyard.problems import DockyardError, SpecInvalid
+from dockyard.spec.model import Platform
+from dockyard.spec.validate import validate as validate_spec
+
+P = ParamSpec("P")
+
+BOOTSTRAP_PLAYBOOK = "bootstrap.yml"
+
+
+def guarded(fn: Callable[P, int]) -> Callable[P, int]:
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> int:
+        try:
+            return fn(*args, **kwargs)
+        except SpecInvalid as exc:
+            err(f"validate FAILED: {len(exc.problems)} problem(s)")
+            for line in exc.lines():
+                err(f"  {line}")
+            return exc.exit_code
+        except DockyardError as exc:
+            for line in exc.lines():
+                err(f"error: {line}")
+            return exc.exit_code
+        except KeyboardInterrupt:
+            err("interrupted")
+            return 130
+
+    return wrapper
+
+
+def out(text: str) -> None:
+    print(text, flush=True)
+
+
+def err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def inventory_tree(root: Path, inventories: str | None) -> inventory.InventoryTree:
+    path = Path(inventories) if inventories else root / "inventories"
+    return inventory.InventoryTree(path if path.is_absolute() else Path.cwd() / path)
+
+
+def use_project_config(root: Path) -> None:
+    """Make in-process Ansible code read the project's ansible.cfg, as ansible-playbook will."""
+    os.environ.setdefault("ANSIBLE_CONFIG", str(root / "ansible.cfg"))
+
+
+def load(root: Path, inventories: str | None, env: str) -> tuple[inventory.LoadedInventory, Platform]:
+    use_project_config(root)
+    tree = inventory_tree(root, inventories)
+    inv = inventory.load(tree, env)
+    return inv, validate_spec(inv)
+
+
+@guarded
+def validate(root: Path, inventories: str | None, env: str) -> int:
+    inv, platform = load(root, inventories, env)
+    hosts = len(inv.hosts)
+    projects = len(platform.projects_in(env))
+    out(
+        f"validate OK: env {env}: {hosts} host(s), {projects} project(s), "
+        f"{len(platform.environments)} environment(s) in the spec ({', '.join(str(s) for s in inv.sources)})"
+    )
+    return 0
+
+
+@guarded
+def run_preflight(root: Path, inventories: str | None, env: str) -> int:
+    inv, platform = load(root, inventories, env)
+    return _preflight(inv, platform)
+
+
+def _preflight(inv: inventory.LoadedInventory, platform: Platform) -> int:
+    from ansible import constants as C  # noqa: PLC0415
+
+    report = preflight.run(inv, platform, host_key_checking=bool(C.HOST_KEY_CHECKING))
+    out(report.render())
+    if report.failed:
+        err(report.summary())
+        return 1
+    out(report.summary())
+    return 0
+
+
+@guarded
+def bootstrap(
+    root: Path,
+    inventories: str | None,
+    env: str,
+    *,
+    check: bool = False,
+    tags: str | None = None,
+    limit: str | None = None,
+    skip_preflight: bool = False,
+) -> int:
+    inv, platform = load(root, inventories, env)
+    out(f"validate OK: env {env}")
+    if skip_preflight:
+        out("preflight: skipped (--skip-preflight)")
+    elif (rc := _preflight(inv, platform)) != 0:
+        return rc
+    cmd = playbook.command(root, inv.sources, BOOTSTRAP_PLAYBOOK, check=check, diff=check, tags=tags, limit=limit)
+    out(("plan" if check else "bootstrap") + ": " + " ".join(cmd))
+    rc = playbook.run(cmd, root)
+    if rc != 0:
+        err(f"bootstrap FAILED: ansible-playbook exited {rc}")
+        return rc
+    out("seed: skipped: no seed reconcilers are part of this version yet")
+    return 0
+
+
+@guarded
+def plan(root: Path, inventories: str | None, env: str, *, tags: str | None = None, limit: str | None = None) -> int:
+    import subprocess  # noqa: PLC0415
+
+    inv, _platform = load(root, inventories, env)
+    cmd = playbook.command(root, inv.sources, BOOTSTRAP_PLAYBOOK, check=True, diff=True, tags=tags, limit=limit)
+    proc = subprocess.run(
+        cmd,
+        cwd=root,
+        env=playbook.ansible_env(
+            root, {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_CALLBACKS_ENABLED": ""}
+        ),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    result = playbook.parse_json_callback(proc.stdout)
+    out(f"plan for env {env} (check mode: nothing was changed)")
+    out(result.render())
+    if proc.returncode != 0:
+        err(f"plan FAILED: ansible-playbook exited {proc.returncode}")
+        if proc.stderr.strip():
+            err(proc.stderr.strip().splitlines()[-1])
+        return proc.returncode
+    return 0

@@ -1,0 +1,47 @@
+"""Which address serves each platform service name (for /etc/hosts when there is no DNS)."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Mapping, Sequence
+
+from dockyard.problems import InvalidInput
+from dockyard.spec.model import Platform
+
+
+def service_addresses(
+    platform: Platform,
+    groups: Mapping[str, Sequence[str]],
+    address_of: Callable[[str], str],
+    env: str | None,
+) -> dict[str, str]:
+    """Map each platform service FQDN to the IP address of the host that serves it.
+
+    A tool installed by Dockyard is served by the first host of its group; an external tool has no
+    entry (its DNS is the operator's). Argo CD of the environment answers on the first control-plane
+    host (where its ingress is published).
+    """
+    wanted: list[tuple[str, str]] = []
+    for name, tool in platform.tools.items():
+        if tool.mode == "install":
+            wanted.append((platform.tool_hostname(name), name))
+    wanted.append((platform.mirror_fqdn, "mirror"))
+    if env:
+        wanted.append((platform.argocd_hostname(env), "kube_control_plane"))
+    result: dict[str, str] = {}
+    for fqdn, group in wanted:
+        members = list(groups.get(group) or [])
+        if not members:
+            continue
+        result[fqdn] = _ip(members[0], address_of(members[0]))
+    return dict(sorted(result.items()))
+
+
+def _ip(host: str, address: str) -> str:
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        raise InvalidInput(
+            f"{host}: dockyard_address: '{address}' is not an IP address "
+            f"(set dockyard_address to the host's IP when dockyard_dns is false)"
+        ) from None

@@ -1,0 +1,109 @@
+"""The platform spec as typed, immutable objects (built only from a validated spec)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+TOOLS = ("gitlab", "harbor", "jenkins")
+DEFAULT_MIRROR_HOSTNAME = "mirror"
+DEFAULT_MIRROR_REGISTRY_PORT = 5000
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    sync: Literal["auto", "manual"]
+    sync_windows: tuple[dict[str, Any], ...] = ()
+    namespace_prefix: str = ""
+
+    @property
+    def automated(self) -> bool:
+        return self.sync == "auto"
+
+    def namespace(self, project: str) -> str:
+        return f"{self.namespace_prefix}{project}"
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    port: int
+    hostname: str | None = None
+    ingress: bool = False
+    replicas: int = 1
+    health_path: str | None = None
+    resources: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Project:
+    name: str
+    services: tuple[Service, ...]
+    environments: tuple[str, ...]
+
+    @property
+    def deploy_repo(self) -> str:
+        return f"{self.name}-deploy"
+
+    def service(self, name: str) -> Service:
+        for s in self.services:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    mode: Literal["install", "external"]
+    hostname: str
+    url: str | None = None
+    ca_file: str | None = None
+    token_env: str | None = None
+
+
+@dataclass(frozen=True)
+class Platform:
+    domain: str
+    airgap: bool
+    dns: bool
+    argocd_layout: Literal["one-to-one", "central"]
+    argocd_central_env: str | None
+    environments: dict[str, Environment]
+    projects: tuple[Project, ...]
+    tools: dict[str, Tool]
+    mirror_hostname: str = DEFAULT_MIRROR_HOSTNAME
+    mirror_registry_port: int = DEFAULT_MIRROR_REGISTRY_PORT
+
+    def fqdn(self, short: str) -> str:
+        return f"{short}.{self.domain}"
+
+    def tool_url(self, tool: str) -> str:
+        t = self.tools[tool]
+        return t.url.rstrip("/") if t.url else f"https://{self.fqdn(t.hostname)}"
+
+    def tool_hostname(self, tool: str) -> str:
+        t = self.tools[tool]
+        if t.url:
+            return t.url.split("://", 1)[1].split("/", 1)[0].split(":", 1)[0]
+        return self.fqdn(t.hostname)
+
+    @property
+    def mirror_fqdn(self) -> str:
+        return self.fqdn(self.mirror_hostname)
+
+    @property
+    def mirror_registry(self) -> str:
+        return f"{self.mirror_fqdn}:{self.mirror_registry_port}"
+
+    def argocd_hostname(self, env: str) -> str:
+        return f"argocd.{env}.{self.domain}"
+
+    def service_hostname(self, project: Project, service: Service, env: str) -> str:
+        """``<label>.<env>.<domain>``; the label is ``<service>-<project>`` unless the spec names one."""
+        label = service.hostname or f"{service.name}-{project.name}"
+        return f"{label}.{env}.{self.domain}"
+
+    def projects_in(self, env: str) -> list[Project]:
+        return [p for p in self.projects if env in p.environments]

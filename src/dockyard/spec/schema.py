@@ -1,0 +1,245 @@
+"""JSON schema of the platform spec: the ``dockyard_*`` Ansible variables.
+
+Types, required keys, enums and name rules live here; rules that need more than one value at a
+time (cross references) live in :mod:`dockyard.spec.validate`. ``x-fix`` is our own annotation:
+the hint shown to the operator when a value breaks the rule it sits on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+DNS_LABEL_FIX = (
+    "use lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"
+)
+DNS_NAME = r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"
+DNS_NAME_FIX = "use a lowercase DNS name such as platform.example.com"
+# An exact, pinned version: no ranges, wildcards or 'latest'. Covers semver, Debian package versions
+# (1.6.20~ds1-1+deb12u3), GitLab (19.3.0-ce.0) and Jenkins plugin versions (4423.vb_59f230b_ce53).
+PINNED_VERSION = r"^v?[0-9]+(\.[0-9A-Za-z_]+)*([-+~][0-9A-Za-z_.+~-]+)?$"
+SHA256 = r"^[0-9a-f]{64}$"
+GO_DURATION = r"^([0-9]+(\.[0-9]+)?(h|m|s|ms))+$"
+CRON = r"^\S+(\s+\S+){4}$"
+
+_dns_label: dict[str, Any] = {"type": "string", "pattern": DNS_LABEL, "x-fix": DNS_LABEL_FIX}
+_url_https: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^https://[^\s/]+(/\S*)?$",
+    "x-fix": "give the https:// URL of the service (TLS verification is always on)",
+}
+_string_list: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
+
+SYNC_WINDOW: dict[str, Any] = {
+    # Field names are Argo CD's own (AppProject spec.syncWindows[], CRD v3.4.4).
+    "type": "object",
+    "required": ["kind", "schedule", "duration"],
+    "additionalProperties": False,
+    "properties": {
+        "kind": {"enum": ["allow", "deny"]},
+        "schedule": {
+            "type": "string",
+            "pattern": CRON,
+            "x-fix": "give a 5-field cron expression such as '0 22 * * 1-5'",
+        },
+        "duration": {"type": "string", "pattern": GO_DURATION, "x-fix": "give a duration such as 1h or 90m"},
+        "applications": _string_list,
+        "namespaces": _string_list,
+        "clusters": _string_list,
+        "manualSync": {"type": "boolean"},
+        "timeZone": {"type": "string"},
+        "andOperator": {"type": "boolean"},
+        "description": {"type": "string"},
+    },
+}
+
+ENVIRONMENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["sync"],
+    "additionalProperties": False,
+    "properties": {
+        "sync": {"enum": ["auto", "manual"]},
+        "sync_windows": {"type": "array", "items": SYNC_WINDOW},
+        "namespace_prefix": {
+            "type": "string",
+            "pattern": r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?-?)?$",
+            "x-fix": "use lowercase letters, digits and '-', such as 'dev-'",
+        },
+        "description": {"type": "string"},
+    },
+}
+
+SERVICE: dict[str, Any] = {
+    "type": "object",
+    "required": ["name", "port"],
+    "additionalProperties": False,
+    "properties": {
+        "name": _dns_label,
+        "port": {"type": "integer", "minimum": 1, "maximum": 65535, "x-fix": "use a port between 1 and 65535"},
+        "hostname": _dns_label,  # first label of <hostname>.<env>.<domain>; default <service>-<project>
+        "ingress": {"type": "boolean"},
+        "replicas": {"type": "integer", "minimum": 0, "maximum": 100},
+        "health_path": {"type": "string", "pattern": r"^/\S*$", "x-fix": "give an HTTP path such as /healthz"},
+        "resources": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "requests": {"$ref": "#/$defs/resource_list"},
+                "limits": {"$ref": "#/$defs/resource_list"},
+            },
+        },
+        "description": {"type": "string"},
+    },
+}
+
+PROJECT: dict[str, Any] = {
+    "type": "object",
+    "required": ["name", "services"],
+    "additionalProperties": False,
+    "properties": {
+        "name": _dns_label,
+        "description": {"type": "string"},
+        "services": {"type": "array", "minItems": 1, "items": SERVICE},
+        "environments": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+    },
+}
+
+TOOL: dict[str, Any] = {
+    "type": "object",
+    "required": ["mode"],
+    "additionalProperties": False,
+    "properties": {
+        "mode": {"enum": ["install", "external"]},
+        "url": _url_https,
+        "hostname": _dns_label,
+        "ca_file": {"type": "string"},
+        "token_env": {
+            "type": "string",
+            "pattern": r"^[A-Z_][A-Z0-9_]*$",
+            "x-fix": "name an environment variable such as DOCKYARD_GITLAB_TOKEN",
+        },
+    },
+    "if": {"properties": {"mode": {"const": "external"}}},
+    "then": {"required": ["url"]},
+}
+
+MINIMUMS: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["cpus", "memory_mb", "disk_gb"],
+    "properties": {
+        "cpus": {"type": "integer", "minimum": 1},
+        "memory_mb": {"type": "integer", "minimum": 128},
+        "disk_gb": {"type": "integer", "minimum": 1},
+    },
+}
+
+ARTEFACT: dict[str, Any] = {
+    "type": "object",
+    "required": ["kind", "sha256"],
+    "additionalProperties": False,
+    "properties": {
+        "kind": {"enum": ["archive", "binary", "package", "installer", "chart", "image", "plugin", "manifest", "apt"]},
+        "url": {"type": "string", "pattern": r"^https://\S+$", "x-fix": "give the upstream https:// download URL"},
+        "ref": {
+            "type": "string",
+            "pattern": r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[\w.-]+)?(@sha256:[0-9a-f]{64})?$",
+            "x-fix": "give an image reference such as registry.k8s.io/pause:3.10",
+        },
+        "package": {"type": "string"},
+        "version": {
+            "type": "string",
+            "pattern": PINNED_VERSION,
+            "x-fix": "pin an exact version, not a range or 'latest'",
+        },
+        "sha256": {
+            "anyOf": [{"type": "string", "pattern": SHA256}, {"const": "unknown"}, {"const": "apt"}],
+            "x-fix": "give the sha256 upstream publishes (64 hex), 'unknown' with unknown_reason, or 'apt'",
+        },
+        "sha256_source": {"type": "string"},
+        "unknown_reason": {"type": "string", "minLength": 1},
+        "description": {"type": "string"},
+    },
+    "allOf": [
+        {"if": {"properties": {"sha256": {"const": "unknown"}}}, "then": {"required": ["unknown_reason"]}},
+        {"if": {"properties": {"sha256": {"pattern": SHA256}}}, "then": {"required": ["sha256_source"]}},
+        {"oneOf": [{"required": ["url"]}, {"required": ["ref"]}, {"required": ["package"]}]},
+    ],
+}
+
+COMPONENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["artefacts"],
+    "additionalProperties": False,
+    "properties": {
+        "version": {
+            "type": "string",
+            "pattern": PINNED_VERSION,
+            "x-fix": "pin an exact version, not a range or 'latest'",
+        },
+        "description": {"type": "string"},
+        "artefacts": {"type": "object", "minProperties": 1, "additionalProperties": ARTEFACT},
+    },
+}
+
+SPEC: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": [
+        "dockyard_domain",
+        "dockyard_airgap",
+        "dockyard_argocd_layout",
+        "dockyard_environments",
+        "dockyard_projects",
+        "dockyard_tools",
+        "dockyard_catalogue",
+    ],
+    "properties": {
+        "dockyard_domain": {"type": "string", "pattern": DNS_NAME, "x-fix": DNS_NAME_FIX},
+        "dockyard_airgap": {"type": "boolean"},
+        "dockyard_dns": {"type": "boolean"},
+        "dockyard_env": _dns_label,
+        "dockyard_argocd_layout": {"enum": ["one-to-one", "central"]},
+        "dockyard_argocd_central_env": _dns_label,
+        "dockyard_environments": {
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": {"pattern": DNS_LABEL},
+            "additionalProperties": ENVIRONMENT,
+            "x-fix": DNS_LABEL_FIX,
+        },
+        "dockyard_projects": {"type": "array", "items": PROJECT},
+        "dockyard_tools": {
+            "type": "object",
+            "required": ["gitlab", "harbor", "jenkins"],
+            "additionalProperties": False,
+            "properties": {"gitlab": TOOL, "harbor": TOOL, "jenkins": TOOL},
+        },
+        "dockyard_mirror_hostname": _dns_label,
+        "dockyard_mirror_registry_port": {"type": "integer", "minimum": 1, "maximum": 65535},
+        "dockyard_catalogue": {"type": "object", "minProperties": 1, "additionalProperties": COMPONENT},
+        "dockyard_state_dir": {"type": "string"},
+        "dockyard_preflight_minimums": {
+            "type": "object",
+            "required": ["gitlab", "harbor", "jenkins", "mirror", "kube_control_plane", "kube_node"],
+            "additionalProperties": MINIMUMS,
+            "x-fix": "give cpus, memory_mb and disk_gb for each group",
+        },
+        "dockyard_preflight_max_clock_skew_s": {"type": "number", "minimum": 0},
+        "dockyard_preflight_ssh_timeout_s": {"type": "number", "minimum": 1},
+    },
+    "$defs": {
+        "resource_list": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "cpu": {"type": ["string", "number"]},
+                "memory": {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},
+            },
+        },
+    },
+}
+
+
+def known_keys() -> set[str]:
+    return set(SPEC["properties"])

@@ -1,0 +1,392 @@
+"""Validate the platform spec loaded from an inventory, and build the typed model from it.
+
+Every problem found is reported at once, each naming the file (and line), the key, what is
+wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import jsonschema
+
+from dockyard.inventory import CLUSTER_GROUPS, HOSTS_FILE, RESERVED_ENV_NAMES, LoadedInventory
+from dockyard.problems import Problem, SpecInvalid
+from dockyard.spec import schema
+from dockyard.spec.model import (
+    DEFAULT_MIRROR_HOSTNAME,
+    DEFAULT_MIRROR_REGISTRY_PORT,
+    TOOLS,
+    Environment,
+    Platform,
+    Project,
+    Service,
+    Tool,
+)
+
+HELM_RELEASE_MAX = 53  # Helm release names (and so Argo CD app names) are at most 53 characters
+_VALIDATOR = jsonschema.Draft202012Validator(schema.SPEC)
+
+
+def validate(inv: LoadedInventory) -> Platform:
+    """Return the platform model, or raise SpecInvalid listing every problem."""
+    problems = list(_schema_problems(inv))
+    problems += _unknown_keys(inv)
+    problems += _cross_reference_problems(inv)
+    if problems:
+        raise SpecInvalid(problems)
+    return build(inv.spec)
+
+
+def key_path(path: list[str | int]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _problem(inv: LoadedInventory, path: list[str | int], message: str, fix: str = "") -> Problem:
+    return Problem(inv.origin(path), key_path(path), message, fix)
+
+
+# ---------------------------------------------------------------------------------------- schema
+
+
+def _schema_problems(inv: LoadedInventory) -> Iterator[Problem]:
+    spec = {k: v for k, v in inv.spec.items() if k.startswith("dockyard_")}
+    for err in _VALIDATOR.iter_errors(spec):
+        path = list(err.absolute_path)
+        message, fix = _describe(err)
+        if err.validator == "required":
+            missing = re.findall(r"'([^']+)' is a required property", err.message)
+            path = [*path, *missing[:1]]
+        if "propertyNames" in err.schema_path:
+            yield _problem(inv, [*path, str(err.instance)], "is not a valid name", schema.DNS_LABEL_FIX)
+            continue
+        if err.validator == "additionalProperties" and err.validator_value is False:
+            for extra in _extra_keys(err):
+                known = list(err.schema.get("properties", {}))
+                yield _problem(inv, [*path, extra], "unknown key", _did_you_mean(extra, known))
+            continue
+        yield _problem(inv, path, message, fix)
+
+
+def _extra_keys(err: jsonschema.ValidationError) -> list[str]:
+    allowed = set(err.schema.get("properties", {}))
+    return sorted(k for k in err.instance if k not in allowed)
+
+
+def _describe(err: jsonschema.ValidationError) -> tuple[str, str]:
+    fix = err.schema.get("x-fix", "") if isinstance(err.schema, dict) else ""
+    v = err.validator
+    inst = err.instance
+    if v == "required":
+        name = re.findall(r"'([^']+)' is a required property", err.message)
+        return "missing required key", f"add {name[0] if name else 'it'}"
+    if v == "type":
+        expected = err.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        hint = "give true or false" if expected == "boolean" else f"give {_article(expected)}"
+        return f"is {_type_name(inst)} {_short(inst)}, expected {expected}", fix or hint
+    if v == "enum":
+        options = ", ".join(str(o) for o in err.validator_value)
+        return f"{_short(inst)} is not allowed", f"use one of: {options}"
+    if v == "pattern":
+        return f"{_short(inst)} is not valid", fix or f"match {err.validator_value}"
+    if v in ("minimum", "maximum"):
+        word = "below the minimum" if v == "minimum" else "above the maximum"
+        return f"{_short(inst)} is {word} {err.validator_value}", fix
+    if v in ("minItems", "minProperties"):
+        return "is empty", fix or "add at least one entry"
+    if v == "anyOf":
+        return f"{_short(inst)} is not valid", fix
+    if v == "oneOf":
+        return "needs exactly one of url, ref or package", "give the artefact's download url, image ref, or apt package"
+    return err.message, fix
+
+
+def _article(word: str) -> str:
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
+
+
+def _type_name(value: Any) -> str:
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        type(None): "empty",
+    }.get(type(value), type(value).__name__)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _did_you_mean(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    if close:
+        return f"did you mean {close[0]}?"
+    return f"known keys: {', '.join(sorted(known))}" if known else "remove it"
+
+
+def _unknown_keys(inv: LoadedInventory) -> Iterator[Problem]:
+    known = schema.known_keys()
+    for key in sorted(inv.spec):
+        if key.startswith("dockyard_") and key not in known:
+            yield _problem(inv, [key], "unknown spec key", _did_you_mean(key, sorted(known)))
+
+
+# ------------------------------------------------------------------------------ cross references
+
+
+def _cross_reference_problems(inv: LoadedInventory) -> Iterator[Problem]:
+    spec = inv.spec
+    envs = spec.get("dockyard_environments")
+    env_names = list(envs) if isinstance(envs, dict) else []
+    yield from _environment_problems(inv, env_names)
+    yield from _project_problems(inv, env_names)
+    yield from _tool_problems(inv)
+    yield from _hostname_collisions(inv, env_names)
+    layout = spec.get("dockyard_argocd_layout")
+    central = spec.get("dockyard_argocd_central_env")
+    if layout == "central" and central not in env_names:
+        yield _problem(
+            inv,
+            ["dockyard_argocd_central_env"],
+            "layout 'central' needs the environment whose cluster runs Argo CD"
+            + ("" if central is None else f"; {central!r} is not in dockyard_environments"),
+            f"set it to one of: {', '.join(env_names) or 'a defined environment'}",
+        )
+    if spec.get("dockyard_airgap") is True and not inv.groups.get("mirror"):
+        yield Problem(
+            str(inv.sources[0]),
+            "mirror",
+            "dockyard_airgap is true but the inventory has no host in group 'mirror'",
+            "add a mirror host, or set dockyard_airgap: false",
+        )
+
+
+def _environment_problems(inv: LoadedInventory, env_names: list[str]) -> Iterator[Problem]:
+    for name in env_names:
+        if name in RESERVED_ENV_NAMES:
+            yield _problem(inv, ["dockyard_environments", name], "reserved name", "rename the environment")
+    env_hosts = str(inv.tree.env_dir(inv.env) / HOSTS_FILE)
+    if env_names and inv.env not in env_names:
+        yield Problem(
+            str(inv.origin(["dockyard_environments"])),
+            "dockyard_environments",
+            f"has no entry for environment '{inv.env}' (inventory {env_hosts})",
+            f"add '{inv.env}: {{sync: auto}}' or remove the inventory folder",
+        )
+    declared = inv.spec.get("dockyard_env")
+    if declared is not None and declared != inv.env:
+        yield _problem(
+            inv,
+            ["dockyard_env"],
+            f"says '{declared}' but the inventory folder is '{inv.env}'",
+            f"set dockyard_env: {inv.env} in {inv.tree.env_dir(inv.env)}/group_vars/all/",
+        )
+    if not inv.groups.get(CLUSTER_GROUPS[0]):
+        yield Problem(
+            env_hosts,
+            CLUSTER_GROUPS[0],
+            f"environment '{inv.env}' has no control-plane host",
+            "add at least one host to group kube_control_plane",
+        )
+
+
+def _project_problems(inv: LoadedInventory, env_names: list[str]) -> Iterator[Problem]:
+    projects = inv.spec.get("dockyard_projects")
+    if not isinstance(projects, list):
+        return
+    envs = inv.spec.get("dockyard_environments") or {}
+    seen_projects: dict[str, int] = {}
+    for i, project in enumerate(projects):
+        if not isinstance(project, dict):
+            continue
+        pname = project.get("name")
+        if isinstance(pname, str):
+            if pname in seen_projects:
+                yield _problem(
+                    inv,
+                    ["dockyard_projects", i, "name"],
+                    f"project '{pname}' is listed twice (also at dockyard_projects[{seen_projects[pname]}])",
+                    "merge the two entries or rename one",
+                )
+            seen_projects.setdefault(pname, i)
+        project_envs = project.get("environments", env_names)
+        for j, env in enumerate(project_envs if isinstance(project_envs, list) else []):
+            if env not in env_names:
+                yield _problem(
+                    inv,
+                    ["dockyard_projects", i, "environments", j],
+                    f"unknown environment {env!r}",
+                    f"use one of: {', '.join(env_names)}, or add it to dockyard_environments",
+                )
+            elif isinstance(pname, str) and isinstance(envs.get(env), dict):
+                namespace = f"{envs[env].get('namespace_prefix', '')}{pname}"
+                if len(namespace) > 63:
+                    yield _problem(
+                        inv,
+                        ["dockyard_projects", i, "name"],
+                        f"namespace '{namespace}' in environment '{env}' is longer than 63 characters",
+                        "shorten the project name or the environment's namespace_prefix",
+                    )
+        services = project.get("services")
+        seen: dict[str, int] = {}
+        for j, service in enumerate(services if isinstance(services, list) else []):
+            if not isinstance(service, dict) or not isinstance(service.get("name"), str):
+                continue
+            sname = service["name"]
+            if sname in seen:
+                yield _problem(
+                    inv,
+                    ["dockyard_projects", i, "services", j, "name"],
+                    f"service '{sname}' is listed twice in project '{pname}' (also at services[{seen[sname]}])",
+                    "remove the duplicate or rename it",
+                )
+            seen.setdefault(sname, j)
+            if isinstance(pname, str) and len(f"{pname}-{sname}") > HELM_RELEASE_MAX:
+                yield _problem(
+                    inv,
+                    ["dockyard_projects", i, "services", j, "name"],
+                    f"'{pname}-{sname}' (the Argo CD application and Helm release name) is longer than "
+                    f"{HELM_RELEASE_MAX} characters",
+                    "shorten the project or service name",
+                )
+
+
+def _tool_problems(inv: LoadedInventory) -> Iterator[Problem]:
+    tools = inv.spec.get("dockyard_tools")
+    if not isinstance(tools, dict):
+        return
+    for name in TOOLS:
+        tool = tools.get(name)
+        if isinstance(tool, dict) and tool.get("mode") == "install" and not inv.groups.get(name):
+            yield _problem(
+                inv,
+                ["dockyard_tools", name, "mode"],
+                f"is 'install' but the inventory has no host in group '{name}'",
+                f"add a host to group {name} in {inv.sources[0]}, or use mode: external with a url",
+            )
+        if isinstance(tool, dict) and tool.get("mode") == "install" and tool.get("url"):
+            yield _problem(
+                inv,
+                ["dockyard_tools", name, "url"],
+                "is only used with mode: external",
+                "remove url, or set mode: external",
+            )
+
+
+def _hostname_collisions(inv: LoadedInventory, env_names: list[str]) -> Iterator[Problem]:
+    spec = inv.spec
+    domain = spec.get("dockyard_domain")
+    if not isinstance(domain, str):
+        return
+    owners: dict[str, tuple[list[str | int], str]] = {}
+
+    def claim(host: str, path: list[str | int], what: str) -> Iterator[Problem]:
+        if host in owners:
+            other_path, other_what = owners[host]
+            if other_what == what:
+                return  # the same service listed twice: reported as a duplicate already
+            yield _problem(
+                inv,
+                path,
+                f"{what} resolves to {host}, which {other_what} ({key_path(other_path)}) already uses",
+                "give one of them a different name or hostname",
+            )
+        else:
+            owners[host] = (path, what)
+
+    tools = spec.get("dockyard_tools") if isinstance(spec.get("dockyard_tools"), dict) else {}
+    for name in TOOLS:
+        tool = tools.get(name)
+        if isinstance(tool, dict) and tool.get("mode") == "install":
+            host = f"{tool.get('hostname', name)}.{domain}"
+            yield from claim(host, ["dockyard_tools", name], f"tool {name}")
+    mirror = f"{spec.get('dockyard_mirror_hostname', DEFAULT_MIRROR_HOSTNAME)}.{domain}"
+    yield from claim(mirror, ["dockyard_mirror_hostname"], "the mirror")
+    for env in env_names:
+        yield from claim(f"argocd.{env}.{domain}", ["dockyard_environments", env], f"Argo CD of {env}")
+    projects = spec.get("dockyard_projects") if isinstance(spec.get("dockyard_projects"), list) else []
+    for i, project in enumerate(projects):
+        if not isinstance(project, dict) or not isinstance(project.get("name"), str):
+            continue
+        project_envs = project.get("environments", env_names)
+        services = project.get("services") if isinstance(project.get("services"), list) else []
+        for j, service in enumerate(services):
+            if not isinstance(service, dict) or not isinstance(service.get("name"), str):
+                continue
+            label = service.get("hostname") or f"{service['name']}-{project['name']}"
+            for env in project_envs if isinstance(project_envs, list) else []:
+                if env in env_names:
+                    yield from claim(
+                        f"{label}.{env}.{domain}",
+                        ["dockyard_projects", i, "services", j, "name"],
+                        f"service {project['name']}/{service['name']} in {env}",
+                    )
+
+
+# ------------------------------------------------------------------------------------ the model
+
+
+def build(spec: dict[str, Any]) -> Platform:
+    envs = {
+        name: Environment(
+            name=name,
+            sync=e["sync"],
+            sync_windows=tuple(e.get("sync_windows", [])),
+            namespace_prefix=e.get("namespace_prefix", ""),
+        )
+        for name, e in spec["dockyard_environments"].items()
+    }
+    projects = tuple(
+        Project(
+            name=p["name"],
+            services=tuple(
+                Service(
+                    name=s["name"],
+                    port=s["port"],
+                    hostname=s.get("hostname"),
+                    ingress=s.get("ingress", False),
+                    replicas=s.get("replicas", 1),
+                    health_path=s.get("health_path"),
+                    resources=s.get("resources", {}),
+                )
+                for s in p["services"]
+            ),
+            environments=tuple(p.get("environments", list(envs))),
+        )
+        for p in spec["dockyard_projects"]
+    )
+    tools = {
+        name: Tool(
+            name=name,
+            mode=t["mode"],
+            hostname=t.get("hostname", name),
+            url=t.get("url"),
+            ca_file=t.get("ca_file"),
+            token_env=t.get("token_env"),
+        )
+        for name, t in spec["dockyard_tools"].items()
+    }
+    return Platform(
+        domain=spec["dockyard_domain"],
+        airgap=spec["dockyard_airgap"],
+        dns=spec.get("dockyard_dns", True),
+        argocd_layout=spec["dockyard_argocd_layout"],
+        argocd_central_env=spec.get("dockyard_argocd_central_env"),
+        environments=envs,
+        projects=projects,
+        tools=tools,
+        mirror_hostname=spec.get("dockyard_mirror_hostname", DEFAULT_MIRROR_HOSTNAME),
+        mirror_registry_port=spec.get("dockyard_mirror_registry_port", DEFAULT_MIRROR_REGISTRY_PORT),
+    )

@@ -1,0 +1,52 @@
+"""Dockyard's command line: `invoke --list`. Thin wrappers; the logic lives in src/dockyard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from invoke import Exit, task
+
+from dockyard import cli
+
+ROOT = Path(__file__).resolve().parent
+
+ENV_HELP = "environment: an inventory folder next to inventories/platform (dev, stage, prod, ...)"
+INV_HELP = "inventory tree to use instead of ./inventories"
+
+
+def _exit(code: int) -> None:
+    if code:
+        raise Exit(code=code)
+
+
+@task(help={"env": ENV_HELP, "inventories": INV_HELP})
+def validate(c, env, inventories=None):
+    """Validate the platform spec and inventory of an environment; exit 2 listing every problem."""
+    _exit(cli.validate(ROOT, inventories, env))
+
+
+@task(help={"env": ENV_HELP, "inventories": INV_HELP})
+def preflight(c, env, inventories=None):
+    """Check every host over SSH in parallel: reachability, sudo, OS, CPU/RAM/disk, clock, swap, DNS."""
+    _exit(cli.run_preflight(ROOT, inventories, env))
+
+
+@task(
+    help={
+        "env": ENV_HELP,
+        "inventories": INV_HELP,
+        "check": "dry run: Ansible check + diff mode, nothing changes",
+        "tags": "only run these phases/tags (comma separated)",
+        "limit": "only these hosts or groups",
+        "skip-preflight": "do not run preflight first",
+    }
+)
+def bootstrap(c, env, inventories=None, check=False, tags=None, limit=None, skip_preflight=False):
+    """Validate, preflight, run playbooks/bootstrap.yml phase by phase, then seed."""
+    _exit(cli.bootstrap(ROOT, inventories, env, check=check, tags=tags, limit=limit, skip_preflight=skip_preflight))
+
+
+@task(help={"env": ENV_HELP, "inventories": INV_HELP, "tags": "only these phases/tags", "limit": "only these hosts"})
+def plan(c, env, inventories=None, tags=None, limit=None):
+    """Show what bootstrap would change (check mode), summarised per host and task."""
+    _exit(cli.plan(ROOT, inventories, env, tags=tags, limit=limit))
