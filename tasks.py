@@ -50,3 +50,24 @@ def bootstrap(c, env, inventories=None, check=False, tags=None, limit=None, skip
 def plan(c, env, inventories=None, tags=None, limit=None):
     """Show what bootstrap would change (check mode), summarised per host and task."""
     _exit(cli.plan(ROOT, inventories, env, tags=tags, limit=limit))
+
+
+TIERS = {
+    "static": ["tests/static"],
+    "unit": ["tests/unit"],
+    "integration": ["tests/integration"],
+}
+
+
+@task(
+    help={
+        "tier": "static, unit, integration or all (default)",
+        "pytest-args": "extra arguments for pytest, e.g. '-k preflight -x'",
+    }
+)
+def test(c, tier="all", pytest_args=""):
+    """Run the test suite: static checks, unit tests, integration tests (tiers in that order)."""
+    if tier != "all" and tier not in TIERS:
+        raise Exit(f"unknown tier '{tier}': use one of {', '.join([*TIERS, 'all'])}", code=2)
+    paths = [p for name, ps in TIERS.items() if tier in ("all", name) for p in ps]
+    c.run(f"{ROOT / '.venv/bin/pytest'} {' '.join(paths)} {pytest_args}", pty=False)

@@ -28,7 +28,7 @@ if [ "$(id -u)" = 0 ]; then echo sudo=root
 elif sudo -n true 2>/dev/null; then echo sudo=nopasswd
 else echo sudo=no
 fi
-for name in %(names)s; do
+for name in @NAMES@; do
   if getent hosts "$name" >/dev/null 2>&1; then echo "resolve.$name=ok"; else echo "resolve.$name=no"; fi
 done
 """
@@ -74,7 +74,7 @@ def collect(target: Target, resolve_names: list[str]) -> Facts:
             look_for_keys=target.key_file is None and target.password is None,
             allow_agent=target.key_file is None and target.password is None,
         )
-        script = _SCRIPT % {"names": " ".join(shlex.quote(n) for n in resolve_names)}
+        script = _SCRIPT.replace("@NAMES@", " ".join(shlex.quote(n) for n in resolve_names))
         before = time.time()
         _stdin, stdout, _stderr = client.exec_command("sh -s", timeout=target.timeout_s)
         stdout.channel.sendall(script.encode())

@@ -1,0 +1,47 @@
+"""Shared fixtures: the repository, and throwaway copies of the sample inventory tree."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT / "tests" / "reference"
+
+os.environ.setdefault("ANSIBLE_CONFIG", str(ROOT / "ansible.cfg"))
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return ROOT
+
+
+@pytest.fixture
+def sample_tree(tmp_path: Path) -> Path:
+    """A copy of the sample inventories (platform, dev, stage, prod) a test may edit."""
+    tree = tmp_path / "inventories"
+    shutil.copytree(ROOT / "inventories", tree, ignore=shutil.ignore_patterns("local"))
+    return tree
+
+
+SpecEditor = Callable[[Callable[[dict[str, Any]], None]], Path]
+
+
+@pytest.fixture
+def edit_spec(sample_tree: Path) -> SpecEditor:
+    """Apply a change to the sample platform spec file (dockyard.yml) and return the tree."""
+
+    def edit(change: Callable[[dict[str, Any]], None], file: str = "dockyard.yml") -> Path:
+        path = sample_tree / "platform" / "group_vars" / "all" / file
+        data = yaml.safe_load(path.read_text())
+        change(data)
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        return sample_tree
+
+    return edit

@@ -1,0 +1,84 @@
+"""The invoke tasks as an operator runs them: exit codes and messages, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+INVOKE = str(Path(sys.executable).parent / "invoke")
+
+
+def invoke(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "ANSIBLE_CONFIG"}
+    return subprocess.run(
+        [INVOKE, "-r", str(ROOT), *args], cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=120
+    )
+
+
+def test_list_shows_the_interface() -> None:
+    proc = invoke("--list")
+    assert proc.returncode == 0
+    for name in ("validate", "preflight", "bootstrap", "plan"):
+        assert f"  {name} " in proc.stdout
+
+
+def test_validate_ok_is_one_line() -> None:
+    proc = invoke("validate", "--env", "dev")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("validate OK: env dev")
+    assert len(proc.stdout.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("task", ["validate", "preflight", "bootstrap", "plan"])
+def test_unknown_env_exits_2_listing_envs(task: str) -> None:
+    proc = invoke(task, "--env", "qa")
+    assert proc.returncode == 2
+    assert "unknown environment 'qa'" in proc.stderr
+    assert "dev, prod, stage" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_missing_inventory_tree_exits_2(tmp_path: Path) -> None:
+    proc = invoke("validate", "--env", "dev", "--inventories", str(tmp_path / "nowhere"))
+    assert proc.returncode == 2
+    assert "nowhere: inventory tree not found" in proc.stderr
+
+
+@pytest.mark.parametrize("task", ["validate", "bootstrap", "plan"])
+def test_broken_spec_exits_2_with_file_and_key(task: str, edit_spec: Callable[..., Path]) -> None:
+    def broken(spec: dict[str, Any]) -> None:
+        spec["dockyard_projects"][0]["services"][0]["port"] = "http"
+        spec["dockyard_argocd_layout"] = "mesh"
+
+    tree = edit_spec(broken)
+    proc = invoke(task, "--env", "dev", "--inventories", str(tree))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "validate FAILED: 2 problem(s)" in proc.stderr
+    assert f"{tree}/platform/group_vars/all/dockyard.yml:" in proc.stderr
+    assert ": dockyard_projects[0].services[0].port: " in proc.stderr
+    assert ": dockyard_argocd_layout: " in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert "PLAY" not in proc.stdout  # nothing ran
+
+
+def test_inventories_option_selects_another_tree(sample_tree: Path) -> None:
+    (sample_tree / "qa").mkdir()
+    (sample_tree / "qa" / "hosts.yml").write_text(
+        "---\nall:\n  children:\n    kube_control_plane:\n"
+        "      hosts:\n        qa-cp-1:\n          ansible_host: 192.0.2.99\n"
+    )
+    proc = invoke("validate", "--env", "qa", "--inventories", str(sample_tree))
+    assert proc.returncode == 2
+    assert "dockyard_environments: has no entry for environment 'qa'" in proc.stderr
+    spec = sample_tree / "platform" / "group_vars" / "all" / "dockyard.yml"
+    spec.write_text(spec.read_text().replace("  prod:\n", "  qa:\n    sync: auto\n  prod:\n", 1))
+    proc = invoke("validate", "--env", "qa", "--inventories", str(sample_tree))
+    assert proc.returncode == 0, proc.stderr
+    assert "validate OK: env qa: 4 host(s)" in proc.stdout
