@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ParamSpec
 
-from dockyard import inventory, playbook, preflight
+from dockyard import inventory, playbook, preflight, secrets
 from dockyard.problems import DockyardError, SpecInvalid
 from dockyard.spec.model import Platform
 from dockyard.spec.validate import validate as validate_spec
@@ -54,9 +54,16 @@ def inventory_tree(root: Path, inventories: str | None) -> inventory.InventoryTr
     return inventory.InventoryTree(path if path.is_absolute() else Path.cwd() / path)
 
 
+def state_dir(root: Path) -> Path:
+    """Where Dockyard keeps what it generates on this machine (keys, vault password, caches)."""
+    return root / ".dockyard"
+
+
 def use_project_config(root: Path) -> None:
-    """Make in-process Ansible code read the project's ansible.cfg, as ansible-playbook will."""
+    """Make in-process Ansible code, and every ansible-playbook started from here, read the
+    project's ansible.cfg and the vault password."""
     os.environ.setdefault("ANSIBLE_CONFIG", str(root / "ansible.cfg"))
+    secrets.use_password_file(state_dir(root))
 
 
 def load(root: Path, inventories: str | None, env: str) -> tuple[inventory.LoadedInventory, Platform]:

@@ -273,7 +273,9 @@ def _setup_vault(loader: Any) -> None:
     from ansible import constants as C  # noqa: PLC0415
     from ansible.cli import CLI  # noqa: PLC0415
 
-    password_files = [f for f in [C.DEFAULT_VAULT_PASSWORD_FILE] if f and os.path.exists(f)]
+    # The environment first: ansible.constants is read once per process.
+    configured = os.environ.get("ANSIBLE_VAULT_PASSWORD_FILE") or C.DEFAULT_VAULT_PASSWORD_FILE
+    password_files = [f for f in [configured] if f and os.path.exists(f)]
     if not password_files and not C.DEFAULT_VAULT_IDENTITY_LIST:
         return
     secrets = CLI.setup_vault_secrets(

@@ -219,6 +219,8 @@ SPEC: dict[str, Any] = {
         "dockyard_mirror_registry_port": {"type": "integer", "minimum": 1, "maximum": 65535},
         "dockyard_catalogue": {"type": "object", "minProperties": 1, "additionalProperties": COMPONENT},
         "dockyard_state_dir": {"type": "string"},
+        # The vault (group_vars/all/vault.yml, Ansible-Vault encrypted), written by dockyard.secrets.
+        "dockyard_secrets": {"type": "object", "additionalProperties": {"type": "string"}},
         "dockyard_preflight_minimums": {
             "type": "object",
             "required": ["gitlab", "harbor", "jenkins", "mirror", "kube_control_plane", "kube_node"],

@@ -1,0 +1,148 @@
+"""The vault: every secret Dockyard generates or is given, in one Ansible-Vault-encrypted file.
+
+The file is ``group_vars/all/vault.yml`` of the inventory that holds the platform tier
+(``inventories/platform``, or a self-contained environment's own folder), so Ansible loads it like
+any other variable file: roles read ``dockyard_secrets['<key>']``. Python reads and writes it here.
+
+The vault password comes from ``ANSIBLE_VAULT_PASSWORD_FILE`` when set; otherwise Dockyard keeps
+one in ``.dockyard/vault-password`` (mode 0600, created on first use) and hands it to every
+ansible-playbook it runs. Values are never printed: :class:`Vault` has no method that renders them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets as _random
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from dockyard.inventory import PLATFORM, InventoryTree
+from dockyard.problems import DockyardError, InvalidInput
+
+VAULT_VAR = "dockyard_secrets"
+VAULT_FILE = Path("group_vars") / "all" / "vault.yml"
+PASSWORD_ENV = "ANSIBLE_VAULT_PASSWORD_FILE"  # noqa: S105 (the name of a variable, not a password)
+
+
+def password_file(state_dir: Path) -> Path:
+    """The vault password file in use, created (0600) under ``state_dir`` when none is configured."""
+    configured = os.environ.get(PASSWORD_ENV)
+    if configured:
+        path = Path(configured).expanduser()
+        if not path.is_file():
+            raise InvalidInput(f"{PASSWORD_ENV}={configured}: file not found (point it at the vault password file)")
+        return path
+    path = state_dir / "vault-password"
+    if not path.exists():
+        state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _write_private(path, _random.token_urlsafe(32).encode() + b"\n")
+    return path
+
+
+def use_password_file(state_dir: Path) -> Path:
+    """Point this process, and every Ansible it starts, at the vault password file."""
+    path = password_file(state_dir)
+    os.environ[PASSWORD_ENV] = str(path)
+    return path
+
+
+def vault_path(tree: InventoryTree, env: str) -> Path:
+    base = tree.env_dir(env) if tree.is_standalone(env) else tree.root / PLATFORM
+    return base / VAULT_FILE
+
+
+class Vault:
+    """A mapping of secret names to values, encrypted at rest with Ansible Vault (AES256)."""
+
+    def __init__(self, path: Path, password: bytes) -> None:
+        from ansible.parsing.vault import VaultLib, VaultSecret  # noqa: PLC0415
+
+        self.path = path
+        self._lib = VaultLib([("default", VaultSecret(password))])
+        self._data: dict[str, str] = self._read()
+
+    @classmethod
+    def open(cls, tree: InventoryTree, env: str, state_dir: Path) -> Vault:
+        pw = password_file(state_dir).read_bytes().strip()
+        return cls(vault_path(tree, env), pw)
+
+    def _read(self) -> dict[str, str]:
+        if not self.path.exists():
+            return {}
+        from ansible.errors import AnsibleError  # noqa: PLC0415
+
+        try:
+            plain = self._lib.decrypt(self.path.read_bytes())
+        except AnsibleError:
+            raise InvalidInput(
+                f"{self.path}: (file): cannot decrypt with the vault password in use "
+                f"(set {PASSWORD_ENV} to the right password file)"
+            ) from None
+        data = yaml.safe_load(plain) or {}
+        secrets = data.get(VAULT_VAR, {})
+        if not isinstance(secrets, dict):
+            raise InvalidInput(f"{self.path}: {VAULT_VAR}: is not a mapping (restore it from a backup)")
+        return {str(k): str(v) for k, v in secrets.items()}
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._data
+
+    def keys(self) -> list[str]:
+        return sorted(self._data)
+
+    def get(self, key: str) -> str | None:
+        return self._data.get(key)
+
+    def require(self, key: str, hint: str) -> str:
+        value = self._data.get(key)
+        if value is None:
+            raise DockyardError(f"{self.path}: {VAULT_VAR}.{key}: not in the vault ({hint})")
+        return value
+
+    def set(self, key: str, value: str) -> bool:
+        """Store a secret; returns whether anything changed. The file is rewritten atomically, 0600."""
+        if self._data.get(key) == value:
+            return False
+        self._data[key] = value
+        self._write()
+        return True
+
+    def delete(self, key: str) -> bool:
+        if key not in self._data:
+            return False
+        del self._data[key]
+        self._write()
+        return True
+
+    def get_or_create(self, key: str, generate: Callable[[], str]) -> tuple[str, bool]:
+        """The stored value, or a newly generated one that is stored first. Returns (value, created)."""
+        value = self._data.get(key)
+        if value is not None:
+            return value, False
+        value = generate()
+        self.set(key, value)
+        return value, True
+
+    def _write(self) -> None:
+        plain = yaml.safe_dump({VAULT_VAR: dict(sorted(self._data.items()))}, default_flow_style=False).encode()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _write_private(self.path, self._lib.encrypt(plain))
+
+
+def random_password(length: int = 32) -> str:
+    return _random.token_urlsafe(length)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
