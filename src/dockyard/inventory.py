@@ -269,23 +269,24 @@ def _init_plugin_loader() -> None:
 
 
 def _setup_vault(loader: Any) -> None:
-    """Give the loader the vault password Ansible itself would use (ansible.cfg or environment)."""
+    """Give the loader the vault password Ansible itself would use (environment or ansible.cfg)."""
     from ansible import constants as C  # noqa: PLC0415
-    from ansible.cli import CLI  # noqa: PLC0415
+    from ansible.parsing.vault import VaultSecretsContext, get_file_vault_secret  # noqa: PLC0415
 
     # The environment first: ansible.constants is read once per process.
     configured = os.environ.get("ANSIBLE_VAULT_PASSWORD_FILE") or C.DEFAULT_VAULT_PASSWORD_FILE
-    password_files = [f for f in [configured] if f and os.path.exists(f)]
-    if not password_files and not C.DEFAULT_VAULT_IDENTITY_LIST:
+    if not configured or not os.path.exists(configured):
         return
-    secrets = CLI.setup_vault_secrets(
-        loader,
-        vault_ids=list(C.DEFAULT_VAULT_IDENTITY_LIST),
-        vault_password_files=password_files,
-        ask_vault_pass=False,
-        auto_prompt=False,
-    )
-    loader.set_vault_secrets(secrets)
+    secret = get_file_vault_secret(filename=configured, vault_id="default", loader=loader)
+    secret.load()
+    vault_secrets = [("default", secret)]
+    loader.set_vault_secrets(vault_secrets)
+    # Inline !vault values decrypt through a process-wide context that Ansible initialises once.
+    context = VaultSecretsContext.current(optional=True)
+    if context is None:
+        VaultSecretsContext.initialize(VaultSecretsContext(vault_secrets))
+    else:
+        context.secrets = vault_secrets
 
 
 def _first_line(exc: BaseException) -> str:
