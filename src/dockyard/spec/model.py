@@ -105,5 +105,17 @@ class Platform:
         label = service.hostname or f"{service.name}-{project.name}"
         return f"{label}.{env}.{self.domain}"
 
+    def deploy_repo_path(self, project: Project) -> str:
+        """GitLab path of the deploy repo: the project's group, then ``<project>-deploy``."""
+        return f"{project.name}/{project.deploy_repo}"
+
+    def deploy_repo_url(self, project: Project) -> str:
+        """The SSH clone URL Argo CD and Jenkins use (with their deploy keys)."""
+        return f"git@{self.tool_hostname('gitlab')}:{self.deploy_repo_path(project)}.git"
+
+    def image_repository(self, project: Project, service: Service) -> str:
+        """Where a service's image lives in Harbor: ``<harbor host>/<project>/<service>``."""
+        return f"{self.tool_hostname('harbor')}/{project.name}/{service.name}"
+
     def projects_in(self, env: str) -> list[Project]:
         return [p for p in self.projects if env in p.environments]
