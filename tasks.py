@@ -52,6 +52,23 @@ def plan(c, env, inventories=None, tags=None, limit=None):
     _exit(cli.plan(ROOT, inventories, env, tags=tags, limit=limit))
 
 
+@task(
+    positional=["what"],
+    help={"what": "which benchmark (invoke bench list)", "option": "NAME=VALUE for the benchmark, repeatable"},
+    iterable=["option"],
+)
+def bench(c, what, option=None):
+    """Run a benchmark and print what it measured: `invoke bench list` shows them."""
+    from dockyard import bench as benchmarks
+
+    if what == "list":
+        for name, text in benchmarks.available().items():
+            print(f"{name:12} {text}")
+        return
+    options = dict(o.split("=", 1) for o in option or [])
+    _exit(cli.guarded(benchmarks.run)(what, ROOT, options))
+
+
 TIERS = {
     "static": ["tests/static"],
     "unit": ["tests/unit"],
