@@ -46,6 +46,19 @@ def bootstrap(c, env, inventories=None, check=False, tags=None, limit=None, skip
     _exit(cli.bootstrap(ROOT, inventories, env, check=check, tags=tags, limit=limit, skip_preflight=skip_preflight))
 
 
+@task(
+    positional=["action"],
+    help={
+        "action": "up, down or status",
+        "count": "how many hosts (up; default 3: platform tier, control plane, worker)",
+        "purge-image": "down: also remove the cached base image",
+    },
+)
+def hosts(c, action, count=None, purge_image=False):
+    """Local test hosts (systemd Debian containers) and inventories/local: up, down, status."""
+    _exit(cli.hosts(ROOT, action, int(count) if count else None, purge_image))
+
+
 @task(help={"env": ENV_HELP, "inventories": INV_HELP, "tags": "only these phases/tags", "limit": "only these hosts"})
 def plan(c, env, inventories=None, tags=None, limit=None):
     """Show what bootstrap would change (check mode), summarised per host and task."""

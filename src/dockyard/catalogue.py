@@ -9,7 +9,7 @@ air-gapped.
 Mirror layout (what ``invoke bundle`` fills):
 
 * files: ``https://<mirror>/artefacts/<component>/<version>/<file name>``
-* images: ``<mirror>:<registry port>/<repository>:<tag>`` (the upstream registry host dropped)
+* images: ``<mirror>:<registry port>/<upstream registry>/<repository>:<tag>``
 * apt packages: the apt repository the hosts are configured with (the mirror's when air-gapped)
 """
 
@@ -121,10 +121,14 @@ def resolve(art: Artefact, source: Source) -> dict[str, Any]:
 
 
 def mirror_image_ref(ref: str, mirror_registry: str | None) -> str:
-    """``quay.io/argoproj/argocd:v3.4.4`` -> ``<mirror registry>/argoproj/argocd:v3.4.4``."""
+    """``quay.io/argoproj/argocd:v3.4.4`` -> ``<mirror registry>/quay.io/argoproj/argocd:v3.4.4``.
+
+    The mirror keeps each upstream registry under its own first path component (containerd reaches
+    it with ``override_path``), so images of different registries never collide.
+    """
     first, _, rest = ref.partition("/")
-    is_registry_host = "." in first or ":" in first or first == "localhost"
-    path = rest if is_registry_host else ref
-    if not is_registry_host and "/" not in path.split(":")[0]:
-        path = f"library/{path}"
-    return f"{mirror_registry}/{path}"
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        host, path = first, rest
+    else:  # Docker Hub short forms: redis -> docker.io/library/redis, bitnami/redis -> docker.io/bitnami/redis
+        host, path = "docker.io", ref if rest else f"library/{ref}"
+    return f"{mirror_registry}/{host}/{path}"

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import ParamSpec
 
 from dockyard import inventory, playbook, preflight, secrets
-from dockyard.problems import DockyardError, SpecInvalid
+from dockyard.problems import DockyardError, InvalidInput, SpecInvalid
 from dockyard.spec.model import Platform
 from dockyard.spec.validate import validate as validate_spec
 
@@ -104,6 +104,27 @@ def _preflight(inv: inventory.LoadedInventory, platform: Platform) -> int:
 
 
 @guarded
+def hosts(root: Path, action: str, count: int | None = None, purge_image: bool = False) -> int:
+    from dockyard.localhosts import hosts as local  # noqa: PLC0415
+
+    if action == "up":
+        local.up(root, state_dir(root), count or local.DEFAULT_COUNT, say=out)
+    elif action == "down":
+        local.down(root, state_dir(root), purge_image=purge_image, say=out)
+    elif action == "status":
+        local.status(say=out)
+    else:
+        raise InvalidInput(f"unknown action '{action}' (use up, down or status)")
+    return 0
+
+
+def _is_local_lab(root: Path, inventories: str | None, env: str) -> bool:
+    from dockyard.localhosts.hosts import ENV  # noqa: PLC0415
+
+    return env == ENV and inventory_tree(root, inventories).root == inventory_tree(root, None).root
+
+
+@guarded
 def bootstrap(
     root: Path,
     inventories: str | None,
@@ -114,6 +135,10 @@ def bootstrap(
     limit: str | None = None,
     skip_preflight: bool = False,
 ) -> int:
+    if _is_local_lab(root, inventories, env):
+        from dockyard.localhosts import hosts as local  # noqa: PLC0415
+
+        local.up(root, state_dir(root), say=out)  # idempotent: reuses running hosts
     inv, platform = load(root, inventories, env)
     out(f"validate OK: env {env}")
     if skip_preflight:

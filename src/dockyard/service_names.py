@@ -1,10 +1,12 @@
-"""Which address serves each platform service name (for /etc/hosts when there is no DNS)."""
+"""The platform's service names: which host serves each (for /etc/hosts when there is no DNS),
+which server certificates the internal CA issues, and which registries are internal."""
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 
+from dockyard.pki import CertRequest
 from dockyard.problems import InvalidInput
 from dockyard.spec.model import Platform
 
@@ -45,3 +47,36 @@ def _ip(host: str, address: str) -> str:
             f"{host}: dockyard_address: '{address}' is not an IP address "
             f"(set dockyard_address to the host's IP when dockyard_dns is false)"
         ) from None
+
+
+def cert_requests(
+    platform: Platform,
+    groups: Mapping[str, Sequence[str]],
+    address_of: Callable[[str], str],
+    env: str | None,
+) -> list[CertRequest]:
+    """A server certificate for every service name of the spec in this environment.
+
+    Names served by a host of the inventory also carry that host's IP address as a SAN, so the
+    service answers with a valid certificate when reached by address.
+    """
+    served = service_addresses(platform, groups, address_of, env)
+    names = set(served)
+    if env:
+        names.add(platform.argocd_hostname(env))
+        for project in platform.projects_in(env):
+            names.update(platform.service_hostname(project, s, env) for s in project.services)
+    return [
+        CertRequest(name=name, dns_names=(name,), ip_addresses=(served[name],) if name in served else ())
+        for name in sorted(names)
+    ]
+
+
+def internal_registries(platform: Platform, groups: Mapping[str, Sequence[str]]) -> list[str]:
+    """Registries the platform runs itself (Harbor, the mirror's), as ``host[:port]``."""
+    registries = []
+    if platform.tools["harbor"].mode == "install" and groups.get("harbor"):
+        registries.append(platform.tool_hostname("harbor"))
+    if groups.get("mirror"):
+        registries.append(platform.mirror_registry)
+    return registries
