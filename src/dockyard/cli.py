@@ -69,6 +69,11 @@ def use_project_config(root: Path) -> None:
 def load(root: Path, inventories: str | None, env: str) -> tuple[inventory.LoadedInventory, Platform]:
     use_project_config(root)
     tree = inventory_tree(root, inventories)
+    if env == "local" and env not in tree.environments():
+        raise InvalidInput(
+            f"unknown environment 'local': {tree.root / 'local'} does not exist yet "
+            f"(run `invoke hosts up`, or `invoke bootstrap --env local` which does it first)"
+        )
     inv = inventory.load(tree, env)
     return inv, validate_spec(inv)
 

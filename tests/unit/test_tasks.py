@@ -37,8 +37,8 @@ def test_validate_ok_is_one_line() -> None:
 
 
 @pytest.mark.parametrize("task", ["validate", "preflight", "bootstrap", "plan"])
-def test_unknown_env_exits_2_listing_envs(task: str) -> None:
-    proc = invoke(task, "--env", "qa")
+def test_unknown_env_exits_2_listing_envs(task: str, sample_tree: Path) -> None:
+    proc = invoke(task, "--env", "qa", "--inventories", str(sample_tree))
     assert proc.returncode == 2
     assert "unknown environment 'qa'" in proc.stderr
     assert "dev, prod, stage" in proc.stderr
@@ -82,3 +82,9 @@ def test_inventories_option_selects_another_tree(sample_tree: Path) -> None:
     proc = invoke("validate", "--env", "qa", "--inventories", str(sample_tree))
     assert proc.returncode == 0, proc.stderr
     assert "validate OK: env qa: 4 host(s)" in proc.stdout
+
+
+def test_local_env_before_hosts_up_says_how_to_get_it(sample_tree: Path) -> None:
+    proc = invoke("validate", "--env", "local", "--inventories", str(sample_tree))
+    assert proc.returncode == 2
+    assert "invoke hosts up" in proc.stderr
