@@ -1,0 +1,66 @@
+"""Lookup plugin: facts about the platform that roles need, computed by src/dockyard.
+
+    {{ lookup('dockyard_platform', 'service_addresses') }}    {fqdn: ip} of the platform's services
+    {{ lookup('dockyard_platform', 'cert_requests') }}        server certificates the internal CA issues
+    {{ lookup('dockyard_platform', 'internal_registries') }}  registries the platform runs (host[:port])
+
+The spec is read from the play's variables (inventory, vars files or extra vars alike); host
+addresses from ``dockyard_address`` or ``ansible_host`` of each host.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
+
+from dockyard import service_names
+from dockyard.problems import DockyardError
+from dockyard.spec.validate import build
+
+DOCUMENTATION = """
+name: dockyard_platform
+short_description: platform facts computed from the Dockyard spec
+description:
+  - service_addresses, cert_requests or internal_registries, from the dockyard_* variables.
+options:
+  _terms:
+    description: which fact
+    required: true
+"""
+
+FACTS = ("service_addresses", "cert_requests", "internal_registries")
+
+
+class LookupModule(LookupBase):
+    def run(self, terms: list[Any], variables: dict[str, Any] | None = None, **kwargs: Any) -> list[Any]:
+        if len(terms) != 1 or terms[0] not in FACTS:
+            raise AnsibleLookupError(f"dockyard_platform: give one of {', '.join(FACTS)}")
+        v = variables or {}
+        templar = self._templar
+        spec = {k: templar.template(v[k]) for k in v if str(k).startswith("dockyard_")}
+        groups = templar.template(v.get("groups", {}))
+        hostvars = v.get("hostvars", {})
+
+        def address_of(name: str) -> str:
+            other = hostvars[name]
+            return str(other.get("dockyard_address") or other.get("ansible_host") or name)
+
+        try:
+            platform = build(spec)
+            env = spec.get("dockyard_env")
+            if terms[0] == "service_addresses":
+                return [service_names.service_addresses(platform, groups, address_of, env)]
+            if terms[0] == "cert_requests":
+                return [
+                    [
+                        {"name": r.name, "dns_names": list(r.dns_names), "ip_addresses": list(r.ip_addresses)}
+                        for r in service_names.cert_requests(platform, groups, address_of, env)
+                    ]
+                ]
+            return [service_names.internal_registries(platform, groups)]
+        except (DockyardError, KeyError) as exc:
+            raise AnsibleLookupError(
+                f"dockyard_platform: {exc} (check the spec with `invoke validate --env ENV`)"
+            ) from None

@@ -1,0 +1,57 @@
+"""Every role's Molecule scenario: create, converge, idempotence, verify, destroy on real systemd
+Debian 12 containers (the image `invoke hosts up` builds)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dockyard.localhosts import engine, image
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = sorted(p.parent.name for p in Path(__file__).parent.glob("*/molecule.yml"))
+
+pytestmark = pytest.mark.hosts
+
+
+@pytest.fixture(scope="session")
+def test_image() -> str:
+    state = ROOT / ".dockyard"
+    engine.ensure_packages()
+    engine.ensure_running(state)
+    tag, _built = image.ensure(state / "image-build", state / "image-build.log")
+    return tag
+
+
+def test_every_role_has_a_scenario() -> None:
+    roles = sorted(p.name for p in (ROOT / "roles").iterdir() if (p / "tasks").is_dir())
+    missing = sorted(set(roles) - set(SCENARIOS))
+    assert not missing, f"roles without a Molecule scenario in tests/molecule/: {missing}"
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_scenario(scenario: str, test_image: str) -> None:
+    env = {
+        **os.environ,
+        "DOCKYARD_ROOT": str(ROOT),
+        "DOCKYARD_TEST_IMAGE": test_image,
+        "MOLECULE_GLOB": "tests/molecule/*/molecule.yml",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PY_COLORS": "0",
+        "ANSIBLE_FORCE_COLOR": "0",
+    }
+    env.pop("ANSIBLE_CONFIG", None)  # Molecule writes its own
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "molecule"), "test", "-s", scenario],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1200,
+    )
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-12000:]
