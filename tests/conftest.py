@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,3 +45,26 @@ def edit_spec(sample_tree: Path) -> SpecEditor:
         return sample_tree
 
     return edit
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> Iterator[Path]:
+    """A running Docker engine for the tiers that need real hosts; stopped at the end only if this
+    test session started it."""
+    from dockyard.localhosts import engine  # noqa: PLC0415
+
+    state = ROOT / ".dockyard"
+    engine.ensure_packages()
+    started = engine.ensure_running(state)
+    yield state
+    if started:
+        engine.stop_if_started(state)
+
+
+@pytest.fixture(scope="session")
+def test_image(docker_engine: Path) -> str:
+    """The systemd Debian 12 image the local hosts and Molecule scenarios run (built once)."""
+    from dockyard.localhosts import image  # noqa: PLC0415
+
+    tag, _built = image.ensure(docker_engine / "image-build", docker_engine / "image-build.log")
+    return tag

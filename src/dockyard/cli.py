@@ -170,7 +170,7 @@ def plan(root: Path, inventories: str | None, env: str, *, tags: str | None = No
         cmd,
         cwd=root,
         env=playbook.ansible_env(
-            root, {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_CALLBACKS_ENABLED": ""}
+            root, {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}
         ),
         capture_output=True,
         text=True,

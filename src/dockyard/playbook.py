@@ -99,10 +99,10 @@ class Plan:
 
 
 def parse_json_callback(text: str) -> Plan:
-    """Read the output of the ansible.posix.json stdout callback."""
+    """Read the output of the ansible.posix.json stdout callback (other callbacks may print after it)."""
     start = text.find("{")
     try:
-        data = json.loads(text[start:]) if start >= 0 else {}
+        data = json.JSONDecoder().raw_decode(text[start:])[0] if start >= 0 else {}
     except json.JSONDecodeError as exc:
         raise DockyardError(f"could not read ansible-playbook's JSON output: {exc}") from None
     plan = Plan(stats=data.get("stats", {}))

@@ -10,21 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.localhosts import engine, image
-
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted(p.parent.name for p in Path(__file__).parent.glob("*/molecule.yml"))
 
 pytestmark = pytest.mark.hosts
-
-
-@pytest.fixture(scope="session")
-def test_image() -> str:
-    state = ROOT / ".dockyard"
-    engine.ensure_packages()
-    engine.ensure_running(state)
-    tag, _built = image.ensure(state / "image-build", state / "image-build.log")
-    return tag
 
 
 def test_every_role_has_a_scenario() -> None:

@@ -1,0 +1,157 @@
+"""The README's main job on real hosts: `invoke bootstrap --env local` converges, a rerun changes
+nothing, and an image pushed into the mirror registry is pulled by containerd on another host by
+its upstream name, through the configured mirror, with TLS verified against the internal CA."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dockyard.localhosts import hosts as local
+from dockyard.localhosts.engine import DOCKER
+
+ROOT = Path(__file__).resolve().parents[2]
+INVOKE = str(Path(sys.executable).parent / "invoke")
+RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+pytestmark = pytest.mark.hosts
+
+
+def invoke(*args: str, timeout: int = 1800) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "ANSIBLE_CONFIG"}
+    env["ANSIBLE_NOCOLOR"] = "1"
+    return subprocess.run(
+        [INVOKE, "-r", str(ROOT), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+
+
+def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([DOCKER, *args], capture_output=True, text=True, check=check)
+
+
+def on(host: str, *cmd: str) -> str:
+    return docker("exec", host, *cmd).stdout
+
+
+def recap(stdout: str) -> dict[str, tuple[int, int, int, int]]:
+    return {m[1]: (int(m[2]), int(m[3]), int(m[4]), int(m[5])) for m in RECAP.finditer(stdout)}
+
+
+@pytest.fixture(scope="module")
+def lab(docker_engine: Path, test_image: str) -> Iterator[dict[str, str]]:
+    """The local lab, bootstrapped once for this module; removed afterwards unless it was already up."""
+    existed = bool(docker("ps", "-aq", "--filter", f"label={local.LABEL}").stdout.strip())
+    first = invoke("bootstrap", "--env", "local")
+    assert first.returncode == 0, (first.stdout + first.stderr)[-8000:]
+    addresses = {
+        line.split()[0]: line.split()[1]
+        for line in invoke("hosts", "status").stdout.splitlines()
+        if line.startswith(local.PREFIX)
+    }
+    yield {"first_run": first.stdout, **addresses}
+    if not existed:
+        down = invoke("hosts", "down")
+        assert down.returncode == 0, down.stderr
+
+
+def test_bootstrap_converges_and_rerun_changes_nothing(lab: dict[str, str]) -> None:
+    first = recap(lab["first_run"])
+    assert set(first) == {f"{local.PREFIX}{i}" for i in (1, 2, 3)}
+    assert all(failed == 0 and unreachable == 0 for _ok, _changed, unreachable, failed in first.values())
+    assert "preflight OK: 3 host(s) passed every check" in lab["first_run"]
+    again = invoke("bootstrap", "--env", "local")
+    assert again.returncode == 0, again.stdout[-6000:] + again.stderr
+    second = recap(again.stdout)
+    assert set(second) == set(first)
+    changed = {host: r[1] for host, r in second.items() if r[1] != 0}
+    assert not changed, f"rerun changed something: {changed}\n{again.stdout[-6000:]}"
+
+
+def test_plan_shows_nothing_to_change(lab: dict[str, str]) -> None:
+    proc = invoke("plan", "--env", "local")
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr
+    assert "would change: nothing" in proc.stdout
+    assert f"{local.PREFIX}2: ok=" in proc.stdout
+
+
+def test_mirror_pull_with_verified_tls(lab: dict[str, str], tmp_path: Path) -> None:
+    mirror_host, node = f"{local.PREFIX}1", f"{local.PREFIX}2"
+    tag = secrets.token_hex(6)
+    payload = f"dockyard e2e {tag}\n"
+    (tmp_path / "hello.txt").write_text(payload)
+    (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY hello.txt /hello.txt\n")
+    local_name = f"dockyard-e2e:{tag}"
+    docker("build", "-q", "-t", local_name, str(tmp_path))
+    try:
+        # Push from this machine by the mirror's address (its certificate carries it as a SAN),
+        # trusting only the internal CA.
+        certs = tmp_path / "certs"
+        certs.mkdir()
+        shutil.copy(ROOT / ".dockyard" / "pki" / "ca.crt", certs / "ca.crt")
+        target = f"{lab[mirror_host]}:5000/docker.io/library/dockyard-e2e:{tag}"
+        push = subprocess.run(
+            ["skopeo", "copy", "--dest-cert-dir", str(certs), f"docker-daemon:{local_name}", f"docker://{target}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert push.returncode == 0, push.stderr
+    finally:
+        docker("rmi", local_name, check=False)
+
+    # containerd on a cluster node fetches it by its upstream name, through certs.d (the mirror).
+    ref = f"docker.io/library/dockyard-e2e:{tag}"
+    fetch = docker(
+        "exec",
+        node,
+        "ctr",
+        "-n",
+        "dockyard-e2e",
+        "content",
+        "fetch",
+        "--hosts-dir",
+        "/etc/containerd/certs.d",
+        ref,
+        check=False,
+    )
+    assert fetch.returncode == 0, fetch.stdout + fetch.stderr
+    images = on(node, "ctr", "-n", "dockyard-e2e", "images", "ls", "-q")
+    assert ref in images.split()
+    # The layer it fetched holds exactly the file that was pushed.
+    manifest_digest = docker(
+        "exec", node, "sh", "-c", f"ctr -n dockyard-e2e images ls | awk '$1==\"{ref}\" {{print $3}}'"
+    ).stdout.strip()
+    manifest = json.loads(on(node, "ctr", "-n", "dockyard-e2e", "content", "get", manifest_digest))
+    layer = manifest["layers"][0]["digest"]
+    content = docker("exec", node, "sh", "-c", f"ctr -n dockyard-e2e content get {layer} | tar -xzO hello.txt").stdout
+    assert content == payload
+    # The requests reached the mirror registry under the upstream registry's namespace, over TLS.
+    log = on(mirror_host, "journalctl", "-u", "docker-registry", "--no-pager", "-o", "cat")
+    assert re.search(
+        rf"{re.escape(lab[node])} .*\"GET /v2/docker.io/library/dockyard-e2e/manifests/\S+\?ns=docker.io", log
+    )
+    # Nothing anywhere turns verification off.
+    for host in (mirror_host, node):
+        found = docker(
+            "exec",
+            host,
+            "sh",
+            "-c",
+            "grep -rliE 'skip_verify|insecure|plain[-_]http' /etc/containerd /etc/docker 2>/dev/null || true",
+        ).stdout.strip()
+        assert found == "", f"{host}: {found}"
