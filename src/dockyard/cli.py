@@ -117,7 +117,7 @@ def hosts(root: Path, action: str, count: int | None = None, purge_image: bool =
     elif action == "down":
         local.down(root, state_dir(root), purge_image=purge_image, say=out)
     elif action == "status":
-        local.status(say=out)
+        local.status(root, say=out)
     else:
         raise InvalidInput(f"unknown action '{action}' (use up, down or status)")
     return 0
@@ -169,9 +169,7 @@ def plan(root: Path, inventories: str | None, env: str, *, tags: str | None = No
     proc = subprocess.run(
         cmd,
         cwd=root,
-        env=playbook.ansible_env(
-            root, {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}
-        ),
+        env=playbook.ansible_env(root, {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}),
         capture_output=True,
         text=True,
         check=False,

@@ -71,7 +71,7 @@ def ensure_running(state_dir: Path, timeout_s: float = 60) -> bool:
     raise DockyardError(f"dockerd did not answer within {timeout_s:.0f}s; see {state_dir / 'dockerd.log'}")
 
 
-def stop_if_started(state_dir: Path, timeout_s: float = 30) -> bool:
+def stop_if_started(state_dir: Path, timeout_s: float = 90) -> bool:
     """Stop dockerd only if this tool started it (PID recorded); returns whether it stopped one."""
     pid_file = state_dir / "dockerd.pid"
     if not pid_file.exists():

@@ -23,8 +23,7 @@ from dockyard.problems import DockyardError, InvalidInput
 
 ENV = "local"
 LABEL = "dev.dockyard.local"
-NETWORK = "dockyard-local"
-PREFIX = "dockyard-local-"
+PREFIX = "dockyard-local-"  # container names of the default lab
 DEFAULT_COUNT = 3
 MAX_COUNT = 8
 DOMAIN = "dockyard.test"  # RFC 2606: reserved for testing, never resolves on the internet
@@ -42,13 +41,37 @@ class LocalHost:
     state: str
 
 
+@dataclass(frozen=True)
+class Lab:
+    """One set of local hosts: its container names, network, label and inventory folder."""
+
+    name: str
+    inventory: Path
+
+    @property
+    def prefix(self) -> str:
+        return f"dockyard-{self.name}-"
+
+    @property
+    def network(self) -> str:
+        return f"dockyard-{self.name}"
+
+    @property
+    def label(self) -> str:
+        return f"{LABEL}={self.name}"
+
+
+def default_lab(root: Path) -> Lab:
+    return Lab("local", root / "inventories" / ENV)
+
+
 def state_paths(state_dir: Path) -> dict[str, Path]:
     ssh = state_dir / "ssh"
     return {"ssh": ssh, "key": ssh / "id_ed25519", "known_hosts": ssh / "known_hosts"}
 
 
-def groups_for(count: int) -> dict[str, list[str]]:
-    names = [f"{PREFIX}{i}" for i in range(1, count + 1)]
+def groups_for(count: int, prefix: str = PREFIX) -> dict[str, list[str]]:
+    names = [f"{prefix}{i}" for i in range(1, count + 1)]
     platform = names[0]
     control = names[1] if count > 1 else names[0]
     workers = names[2:] if count > 2 else []
@@ -62,7 +85,10 @@ def groups_for(count: int) -> dict[str, list[str]]:
     }
 
 
-def up(root: Path, state_dir: Path, count: int = DEFAULT_COUNT, say: Say = print) -> list[LocalHost]:
+def up(
+    root: Path, state_dir: Path, count: int = DEFAULT_COUNT, *, say: Say = print, lab: Lab | None = None
+) -> list[LocalHost]:
+    lab = lab or default_lab(root)
     if not 1 <= count <= MAX_COUNT:
         raise InvalidInput(f"--count {count}: out of range (give 1 to {MAX_COUNT} hosts)")
     installed = engine.ensure_packages()
@@ -74,47 +100,60 @@ def up(root: Path, state_dir: Path, count: int = DEFAULT_COUNT, say: Say = print
     say(f"hosts: base image {tag} ({'built' if built else 'reused'})")
     paths = state_paths(state_dir)
     _ensure_key(paths["key"])
-    _ensure_network()
-    wanted = [f"{PREFIX}{i}" for i in range(1, count + 1)]
-    for extra in sorted(set(_containers()) - set(wanted)):
+    _ensure_network(lab)
+    wanted = [f"{lab.prefix}{i}" for i in range(1, count + 1)]
+    for extra in sorted(set(_containers(lab)) - set(wanted)):
         docker("rm", "-f", extra)
         say(f"hosts: removed {extra} (beyond --count {count})")
     for name in wanted:
-        _ensure_container(name, tag, paths["key"].with_suffix(".pub"), say)
-    hosts = _wait_for_ssh(wanted)
-    _write_known_hosts(hosts, paths["known_hosts"])
-    write_inventory(root / "inventories" / ENV, hosts, groups_for(count), paths)
-    say(f"hosts: {len(hosts)} host(s) up; inventory written to inventories/{ENV}/")
+        _ensure_container(lab, name, tag, paths["key"].with_suffix(".pub"), say)
+    hosts = _wait_for_ssh(lab, wanted)
+    known_hosts = paths["known_hosts"].with_name(f"known_hosts-{lab.name}")
+    _write_known_hosts(hosts, known_hosts)
+    write_inventory(root, lab.inventory, hosts, groups_for(count, lab.prefix), {**paths, "known_hosts": known_hosts})
+    say(f"hosts: {len(hosts)} host(s) up; inventory written to {_shown(lab.inventory)}/")
     return hosts
 
 
-def down(root: Path, state_dir: Path, purge_image: bool = False, say: Say = print) -> None:
+def down(
+    root: Path,
+    state_dir: Path,
+    *,
+    purge_image: bool = False,
+    say: Say = print,
+    lab: Lab | None = None,
+    stop_engine: bool = True,
+) -> None:
+    """Remove the lab's containers, network and inventory; stop dockerd if this tool started it and
+    no other Dockyard lab still runs on it."""
+    lab = lab or default_lab(root)
     if not engine.running():
         say("hosts: no docker engine running; nothing to remove")
     else:
-        for name in _containers():
+        for name in _containers(lab):
             docker("rm", "-f", name)
             say(f"hosts: removed {name}")
-        if docker("network", "inspect", NETWORK, check=False).returncode == 0:
-            docker("network", "rm", NETWORK)
-            say(f"hosts: removed network {NETWORK}")
+        if docker("network", "inspect", lab.network, check=False).returncode == 0:
+            docker("network", "rm", lab.network)
+            say(f"hosts: removed network {lab.network}")
         if purge_image:
             for line in docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", image.REPOSITORY).stdout.split():
                 docker("rmi", line)
                 say(f"hosts: removed image {line}")
-    inv = root / "inventories" / ENV
-    if inv.exists():
-        _remove_inventory(inv)
-        say(f"hosts: removed inventories/{ENV}/")
-    if engine.stop_if_started(state_dir):
+    if lab.inventory.exists():
+        _remove_inventory(lab.inventory)
+        say(f"hosts: removed {_shown(lab.inventory)}/")
+    others = engine.running() and docker("ps", "-aq", "--filter", f"label={LABEL}").stdout.strip()
+    if stop_engine and not others and engine.stop_if_started(state_dir):
         say("hosts: stopped the dockerd this tool started")
 
 
-def status(say: Say = print) -> list[LocalHost]:
+def status(root: Path, say: Say = print, lab: Lab | None = None) -> list[LocalHost]:
+    lab = lab or default_lab(root)
     if not engine.running():
         say("hosts: docker engine not running")
         return []
-    hosts = [_inspect(name) for name in _containers()]
+    hosts = [_inspect(lab, name) for name in _containers(lab)]
     if not hosts:
         say("hosts: none (invoke hosts up)")
     for h in hosts:
@@ -133,17 +172,24 @@ def _ensure_key(key: Path) -> None:
     os.chmod(key, 0o600)
 
 
-def _ensure_network() -> None:
-    if docker("network", "inspect", NETWORK, check=False).returncode != 0:
-        docker("network", "create", "--label", f"{LABEL}=1", NETWORK)
+def _ensure_network(lab: Lab) -> None:
+    if docker("network", "inspect", lab.network, check=False).returncode != 0:
+        docker("network", "create", "--label", lab.label, lab.network)
 
 
-def _containers() -> list[str]:
-    out = docker("ps", "-a", "--filter", f"label={LABEL}", "--format", "{{.Names}}").stdout
+def _containers(lab: Lab) -> list[str]:
+    out = docker("ps", "-a", "--filter", f"label={lab.label}", "--format", "{{.Names}}").stdout
     return sorted(out.split())
 
 
-def _ensure_container(name: str, tag: str, public_key: Path, say: Say) -> None:
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _ensure_container(lab: Lab, name: str, tag: str, public_key: Path, say: Say) -> None:
     current = docker("inspect", "--format", "{{.Config.Image}} {{.State.Running}}", name, check=False)
     if current.returncode == 0:
         img, running = current.stdout.split()
@@ -163,9 +209,12 @@ def _ensure_container(name: str, tag: str, public_key: Path, say: Say) -> None:
         "--hostname",
         name,
         "--label",
-        f"{LABEL}=1",
+        lab.label,
         "--network",
-        NETWORK,
+        lab.network,
+        # systemd as PID 1 shuts down cleanly (and quickly) on SIGRTMIN+3, not on SIGTERM
+        "--stop-signal",
+        "SIGRTMIN+3",
         "--cgroupns=host",
         "--volume",
         "/sys/fs/cgroup:/sys/fs/cgroup:rw",
@@ -180,14 +229,14 @@ def _ensure_container(name: str, tag: str, public_key: Path, say: Say) -> None:
     say(f"hosts: created {name}")
 
 
-def _inspect(name: str) -> LocalHost:
+def _inspect(lab: Lab, name: str) -> LocalHost:
     data = json.loads(docker("inspect", name).stdout)[0]
     networks = data["NetworkSettings"]["Networks"]
-    address = networks.get(NETWORK, {}).get("IPAddress", "")
+    address = networks.get(lab.network, {}).get("IPAddress", "")
     return LocalHost(name, address, data["State"]["Status"])
 
 
-def _wait_for_ssh(names: list[str], timeout_s: float = 60) -> list[LocalHost]:
+def _wait_for_ssh(lab: Lab, names: list[str], timeout_s: float = 60) -> list[LocalHost]:
     deadline = time.monotonic() + timeout_s
     pending = set(names)
     while pending and time.monotonic() < deadline:
@@ -200,7 +249,7 @@ def _wait_for_ssh(names: list[str], timeout_s: float = 60) -> list[LocalHost]:
             time.sleep(0.5)
     if pending:
         raise DockyardError(f"hosts: sshd did not come up on {', '.join(sorted(pending))} within {timeout_s:.0f}s")
-    return [_inspect(n) for n in names]
+    return [_inspect(lab, n) for n in names]
 
 
 def _write_known_hosts(hosts: list[LocalHost], path: Path) -> None:
@@ -214,7 +263,9 @@ def _write_known_hosts(hosts: list[LocalHost], path: Path) -> None:
     os.chmod(path, 0o644)
 
 
-def write_inventory(inv: Path, hosts: list[LocalHost], groups: dict[str, list[str]], paths: dict[str, Path]) -> None:
+def write_inventory(
+    root: Path, inv: Path, hosts: list[LocalHost], groups: dict[str, list[str]], paths: dict[str, Path]
+) -> None:
     """An ordinary, self-contained inventory: the platform tier and a one-control-plane cluster."""
     address = {h.name: h.address for h in hosts}
     connection = {
@@ -241,7 +292,7 @@ def write_inventory(inv: Path, hosts: list[LocalHost], groups: dict[str, list[st
     _write_if_changed(inv / "hosts.yml", header + yaml.safe_dump(doc, sort_keys=False))
     for name in SHARED_SPEC_FILES:
         link = group_vars / name
-        target = Path("..", "..", "..", "platform", "group_vars", "all", name)
+        target = Path(os.path.relpath(root / "inventories" / "platform" / "group_vars" / "all" / name, group_vars))
         if not link.is_symlink() or Path(os.readlink(link)) != target:
             link.unlink(missing_ok=True)
             link.symlink_to(target)
