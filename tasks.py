@@ -88,3 +88,17 @@ def test(c, tier="all", pytest_args=""):
         raise Exit(f"unknown tier '{tier}': use one of {', '.join([*TIERS, 'all'])}", code=2)
     paths = [p for name, ps in TIERS.items() if tier in ("all", name) for p in ps]
     c.run(f"{ROOT / '.venv/bin/pytest'} {' '.join(paths)} {pytest_args}", pty=False)
+
+
+@task(
+    help={
+        "env": ENV_HELP + ", or 'all'",
+        "inventories": INV_HELP,
+        "out": "directory to write to (repos/<project>-deploy/, <env>/argocd/, <env>/argocd-values.yaml)",
+    }
+)
+def render(c, env, out="rendered", inventories=None):
+    """Write the GitOps layout: deploy repos, each environment's Argo CD objects and chart values."""
+    from dockyard.gitops import cli as gitops  # noqa: PLC0415
+
+    _exit(gitops.render(ROOT, inventories, env, out))
