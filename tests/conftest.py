@@ -45,3 +45,15 @@ def edit_spec(sample_tree: Path) -> SpecEditor:
         return sample_tree
 
     return edit
+
+
+@pytest.fixture
+def isolated_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A throwaway repository root: its .dockyard state (vault password, pki, kubeconfigs) is the test's own."""
+    from dockyard import secrets  # noqa: PLC0415
+
+    monkeypatch.delenv(secrets.PASSWORD_ENV, raising=False)
+    root = tmp_path / "root"
+    root.mkdir()
+    shutil.copy(ROOT / "ansible.cfg", root / "ansible.cfg")
+    return root

@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
-from dockyard import secrets
 from dockyard.gitops import cli as gitops_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 HELM = str(Path(sys.executable).parent / "helm")
 ARGO_CD_CHART = ROOT / "tests" / "reference" / "argo-cd-chart" / "argo-cd"
-
-
-@pytest.fixture
-def isolated_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A throwaway "repository root": its .dockyard state (vault password, pki, kubeconfigs) is private."""
-    monkeypatch.delenv(secrets.PASSWORD_ENV, raising=False)
-    root = tmp_path / "root"
-    root.mkdir()
-    shutil.copy(ROOT / "ansible.cfg", root / "ansible.cfg")
-    yield root
 
 
 def render(root: Path, tree: Path, out: Path, env: str = "all") -> None:

@@ -17,7 +17,7 @@ from dockyard.gitops import deploy_repo, names
 from dockyard.problems import InvalidInput
 from dockyard.spec.validate import validate
 from tests import crds
-from tests.gitops_helpers import isolated_root, objects, of_kind, render, tree_bytes  # noqa: F401 (fixture)
+from tests.gitops_helpers import objects, of_kind, render, tree_bytes
 
 ENVS = ("dev", "prod", "stage")
 
@@ -217,7 +217,7 @@ def test_deploy_repo_files_interface_keeps_tags(sample_tree: Path) -> None:
     assert deploy_repo.image_tag(again[path], path) == "sha-4f2a9c1"
     assert yaml.safe_load(again[path])["image"]["repository"] == "harbor.platform.example.com/shop/web"
     assert again == deploy_repo.deploy_repo_files(platform, project, existing)
-    with pytest.raises(InvalidInput, match="envs/prod/web/values.yaml: .*not valid YAML"):
+    with pytest.raises(InvalidInput, match=r"envs/prod/web/values\.yaml: .*not valid YAML"):
         deploy_repo.deploy_repo_files(platform, project, {path: b"image: [unclosed"})
 
 
