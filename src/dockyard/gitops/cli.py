@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from dockyard import cli, secrets
+from dockyard.gitops import gitlab_mr, settings
+from dockyard.gitops import promote as promotion
 from dockyard.gitops import render as rendering
 from dockyard.gitops.build import env_layout
 from dockyard.inventory import LoadedInventory
@@ -57,3 +59,29 @@ def _addresses(inv: LoadedInventory, platform: Platform, env: str) -> dict[str, 
         return str(h.get("dockyard_address") or h.address)
 
     return service_addresses(platform, inv.groups, address_of, env)
+
+
+@cli.guarded
+def promote(
+    root: Path,
+    inventories: str | None,
+    *,
+    project: str,
+    service: str,
+    from_env: str,
+    to_env: str,
+    repo: str | None = None,
+) -> int:
+    """Load the spec through any environment's inventory (the spec is the same), then promote."""
+    tree = cli.inventory_tree(root, inventories)
+    envs = tree.environments()
+    if not envs:
+        raise InvalidInput(f"{tree.root}: no environments (each is a folder holding hosts.yml)")
+    inv, platform = cli.load(root, inventories, from_env if from_env in envs else envs[0])
+    gitlab = platform.tools["gitlab"]
+    ca_file = Path(gitlab.ca_file) if gitlab.ca_file else settings.state_dir(root, inv.spec) / "pki" / "ca.crt"
+    vault_token = (inv.spec.get("dockyard_secrets") or {}).get(gitlab_mr.ROOT_TOKEN_KEY)
+    opener = gitlab_mr.gitlab_opener(gitlab.token_env, vault_token, ca_file if ca_file.is_file() else None)
+    result = promotion.promote(platform, project, service, from_env, to_env, repo_url=repo, open_merge_request=opener)
+    cli.out(result.summary())
+    return 0
