@@ -34,6 +34,11 @@ def dockyard_service_addresses(
         raise AnsibleFilterError(f"dockyard_service_addresses: {exc} (run `invoke validate --env ENV`)") from None
 
 
+def dockyard_spec(hostvars: Mapping[str, Any], host: str) -> dict[str, Any]:
+    """``{{ hostvars | dockyard_spec(inventory_hostname) }}`` -> the dockyard_* variables, without the vault."""
+    return {k: v for k, v in _spec(hostvars, host).items() if k != "dockyard_secrets"}
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"dockyard_service_addresses": dockyard_service_addresses}
+        return {"dockyard_service_addresses": dockyard_service_addresses, "dockyard_spec": dockyard_spec}

@@ -26,9 +26,11 @@ from dockyard.gitops.argocd_values import AdminPassword
 from dockyard.problems import InvalidInput
 
 
-class SecretStore(Protocol):
+class SecretLookup(Protocol):
     def get(self, key: str) -> str | None: ...
 
+
+class SecretStore(SecretLookup, Protocol):
     def set(self, key: str, value: str) -> bool: ...
 
     def get_or_create(self, key: str, generate: Callable[[], str]) -> tuple[str, bool]: ...
@@ -60,7 +62,7 @@ def _matches(plain: str, hashed: str) -> bool:
 class Resolver:
     """Fills ``value-from`` annotations. Unresolvable references are reported, not guessed."""
 
-    vault: Mapping[str, str]
+    vault: SecretLookup
     kubeconfigs: Mapping[str, Path]
     pki_dir: Path
     missing: list[str] = field(default_factory=list)
@@ -114,6 +116,30 @@ class Resolver:
         if source.startswith("kubeconfig"):
             return f"no kubeconfig for environment {key}"
         return f"no certificate files for {key} in {self.pki_dir / 'certs'} (the internal CA phase issues them)"
+
+
+class DryRunStore:
+    """A store for check mode: reads the vault, keeps what would be written in memory only."""
+
+    def __init__(self, vault: SecretStore) -> None:
+        self._vault = vault
+        self._pending: dict[str, str] = {}
+
+    def get(self, key: str) -> str | None:
+        return self._pending.get(key, self._vault.get(key))
+
+    def set(self, key: str, value: str) -> bool:
+        if self.get(key) == value:
+            return False
+        self._pending[key] = value
+        return True
+
+    def get_or_create(self, key: str, generate: Callable[[], str]) -> tuple[str, bool]:
+        value = self.get(key)
+        if value is not None:
+            return value, False
+        self._pending[key] = generate()
+        return self._pending[key], True
 
 
 def cluster_credentials(kubeconfig: Path) -> tuple[str, str]:
