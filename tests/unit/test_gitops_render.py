@@ -228,3 +228,15 @@ def test_reserved_project_name_is_a_spec_problem(edit_spec: Callable[..., Path])
     with pytest.raises(InvalidInput) as caught:
         validate(inventory.load(inventory.InventoryTree(tree), "dev"))
     assert any("'dockyard' is reserved" in line for line in caught.value.lines())
+
+
+def test_bench_render_runs_on_a_small_platform(
+    repo_root: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from dockyard import bench  # noqa: PLC0415
+
+    assert bench.run("render", repo_root, {"projects": "3", "services": "2", "envs": "2", "keep": str(tmp_path)}) == 0
+    printed = capsys.readouterr().out
+    assert "render: 3 projects x 2 services x 2 environments" in printed
+    assert "render again:" in printed and "(0 files changed" in printed
+    assert len(list((tmp_path / "stage" / "argocd").glob("application-*.yaml"))) == 3 * 2 + 1
