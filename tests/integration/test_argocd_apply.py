@@ -227,3 +227,43 @@ def test_probe_reports_why_a_cluster_cannot_be_used(tmp_path: Path) -> None:
         url = api.url
     reason = kube.unreachable_reason(config, timeout_s=2)
     assert reason is not None and reason.startswith(f"the API server {url} does not answer")
+
+
+def test_central_layout_registers_the_environment_cluster(isolated_root: Path, edit_spec: Callable[..., Path]) -> None:
+    from dockyard import secrets  # noqa: PLC0415
+    from dockyard.gitops import phase  # noqa: PLC0415
+
+    def central(spec: dict[str, Any]) -> None:
+        spec["dockyard_argocd_layout"] = "central"
+        spec["dockyard_argocd_central_env"] = "prod"
+
+    tree = edit_spec(central)
+    state = isolated_root / ".dockyard"
+    secrets.use_password_file(state)  # as invoke does; isolated_root puts the environment back afterwards
+    vault = secrets.Vault.open(inventory.InventoryTree(tree), "dev", state)
+    vault.set("argocd.dev.deploy_key.shop", KEY)
+    vault.set("argocd.dev.deploy_key.argocd-apps", KEY)
+    spec = inventory.load(inventory.InventoryTree(tree), "dev").spec
+    options = phase.PhaseOptions(install_chart=False, api_timeout_s=2)
+    with KubeAPI(token="central-token") as central_api, KubeAPI(token="dev-token") as dev_api:
+        central_api.kubeconfig(state / "kubeconfig" / "prod.yaml")
+        dev_api.kubeconfig(state / "kubeconfig" / "dev.yaml")
+        not_yet = phase.run(isolated_root, spec, "dev", inventory.InventoryTree(tree), options=options)
+        assert not_yet.skipped_reason == (
+            "argocd: SKIPPED for env dev: Argo CD is not installed in prod's cluster yet "
+            "(run the argocd phase for env prod first)"
+        )
+        central_api.create_namespace("argocd")
+        result = phase.run(isolated_root, spec, "dev", inventory.InventoryTree(tree), options=options)
+        assert result.changed and not result.skipped, result
+        cluster = central_api.objects("secrets", "argocd")["cluster-dev"]
+        assert cluster["metadata"]["labels"][names.SECRET_TYPE_LABEL] == "cluster"
+        data = {k: base64.b64decode(v).decode() for k, v in cluster["data"].items()}
+        assert data["name"] == "dev" and data["server"] == dev_api.url
+        assert json.loads(data["config"]) == {"bearerToken": "dev-token", "tlsClientConfig": {"insecure": False}}
+        apps = central_api.objects("applications", "argocd")
+        assert apps["shop-cart-dev"]["spec"]["destination"] == {"name": "dev", "namespace": "shop"}
+        assert not dev_api.mutating_requests()  # the environment's own cluster is only read (probed)
+        again = phase.run(isolated_root, spec, "dev", inventory.InventoryTree(tree), options=options)
+        assert not again.changed
+        assert "not in the vault" not in " ".join(again.notes)
