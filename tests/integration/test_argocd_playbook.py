@@ -109,3 +109,32 @@ def test_applies_once_then_reports_no_change(sample_tree: Path, state: Path, tmp
         assert second.returncode == 0
         assert recap(second.stdout)["changed"] == 0
         assert "0 created, 0 updated, 0 deleted, 5 unchanged, 3 kept as they are" in flat(second.stdout)
+
+
+def test_invoke_bootstrap_passes_and_says_argocd_was_skipped(sample_tree: Path, tmp_path: Path) -> None:
+    """`invoke bootstrap` on a machine without a cluster: the argocd phase is visibly skipped, the run passes."""
+    missing = tmp_path / "no-such" / "dev.yaml"
+    env_vars = sample_tree / "dev" / "group_vars" / "all" / "env.yml"
+    env_vars.write_text(env_vars.read_text() + f"dockyard_kubeconfig: {missing}\n")
+    invoke = str(Path(sys.executable).parent / "invoke")
+    environ = {k: v for k, v in os.environ.items() if k not in ("ANSIBLE_CONFIG", secrets.PASSWORD_ENV)}
+    cmd = [
+        invoke,
+        "-r",
+        str(ROOT),
+        "bootstrap",
+        "--env",
+        "dev",
+        "--inventories",
+        str(sample_tree),
+        "--skip-preflight",
+        "--tags",
+        "argocd",
+    ]
+    for _ in range(2):
+        proc = subprocess.run(cmd, env=environ, capture_output=True, text=True, check=False, timeout=300)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        assert f"argocd: SKIPPED for env dev: no kubeconfig at {missing} (the kubeadm phase writes it)" in flat(
+            proc.stdout
+        )
+        assert recap(proc.stdout)["changed"] == 0

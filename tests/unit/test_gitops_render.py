@@ -240,3 +240,14 @@ def test_bench_render_runs_on_a_small_platform(
     assert "render: 3 projects x 2 services x 2 environments" in printed
     assert "render again:" in printed and "(0 files changed" in printed
     assert len(list((tmp_path / "stage" / "argocd").glob("application-*.yaml"))) == 3 * 2 + 1
+
+
+def test_invoke_render_and_promote_are_tasks_with_clear_refusals() -> None:
+    from tests.unit.test_tasks import invoke  # noqa: PLC0415
+
+    listed = invoke("--list")
+    assert "  render " in listed.stdout and "  promote " in listed.stdout
+    proc = invoke("render", "--env", "qa", "--out", "/nonexistent/never-written")
+    assert proc.returncode == 2
+    assert "unknown environment 'qa'" in proc.stderr and "Traceback" not in proc.stderr
+    assert not Path("/nonexistent/never-written").exists()
