@@ -25,20 +25,27 @@ class UnknownKind(KubeError):
 
 
 def unreachable_reason(kubeconfig: Path, *, context: str = "", timeout_s: float = PROBE_TIMEOUT_S) -> str | None:
-    """Why the cluster of this kubeconfig cannot be used now, or None when its API answers."""
+    """Why the cluster of this kubeconfig cannot be used now (no kubeconfig yet, no answer), or None.
+
+    A kubeconfig that cannot be read, or an API server that answers with an error (bad credentials),
+    is a configuration problem: that raises KubeError instead.
+    """
     if not kubeconfig.is_file():
         return f"no kubeconfig at {kubeconfig}{context}"
     from kubernetes import client  # noqa: PLC0415
+    from kubernetes.client.exceptions import ApiException  # noqa: PLC0415
 
-    try:
-        api_client = _api_client(kubeconfig)
-    except KubeError as exc:
-        return str(exc)
+    api_client = _api_client(kubeconfig)
     host = api_client.configuration.host
     try:
         with api_client:
             client.VersionApi(api_client).get_code(_request_timeout=timeout_s)
-    except Exception as exc:
+    except ApiException as exc:
+        raise KubeError(
+            f"{kubeconfig}: the API server {host} answered {exc.status} {exc.reason} "
+            f"(check the kubeconfig's credentials)"
+        ) from None
+    except Exception as exc:  # any other failure to get an answer: not usable now, and why
         return f"the API server {host} does not answer ({_short(exc)})"
     return None
 
@@ -50,12 +57,13 @@ def _short(exc: BaseException) -> str:
 
 
 def _api_client(kubeconfig: Path) -> Any:
+    import yaml  # noqa: PLC0415
     from kubernetes import config  # noqa: PLC0415
     from kubernetes.config.config_exception import ConfigException  # noqa: PLC0415
 
     try:
         return config.new_client_from_config(config_file=str(kubeconfig))
-    except (ConfigException, OSError, KeyError, TypeError, ValueError) as exc:
+    except (ConfigException, OSError, KeyError, TypeError, ValueError, yaml.YAMLError) as exc:
         raise KubeError(f"{kubeconfig}: not a usable kubeconfig ({_short(exc)})") from None
 
 
@@ -141,6 +149,10 @@ def connect(kubeconfig: Path) -> Iterator[Cluster]:
     from kubernetes import dynamic  # noqa: PLC0415
 
     api_client = _api_client(kubeconfig)
+    host = api_client.configuration.host
     with api_client, tempfile.TemporaryDirectory(prefix="dockyard-kube-") as cache:
-        dyn = dynamic.DynamicClient(api_client, cache_file=str(Path(cache) / "discovery.json"))
-        yield Cluster(dyn, api_client.configuration.host)
+        try:
+            dyn = dynamic.DynamicClient(api_client, cache_file=str(Path(cache) / "discovery.json"))
+        except Exception as exc:  # discovery failed: say where and why, without a traceback
+            raise KubeError(f"{host}: API discovery failed ({_short(exc)})") from None
+        yield Cluster(dyn, host)

@@ -267,3 +267,14 @@ def test_central_layout_registers_the_environment_cluster(isolated_root: Path, e
         again = phase.run(isolated_root, spec, "dev", inventory.InventoryTree(tree), options=options)
         assert not again.changed
         assert "not in the vault" not in " ".join(again.notes)
+
+
+def test_wrong_credentials_are_an_error_not_a_skip(tmp_path: Path) -> None:
+    with KubeAPI() as api:
+        config = api.kubeconfig(tmp_path / "wrong.yaml", token="not-the-token")
+        with pytest.raises(kube.KubeError, match=r"answered 401 Unauthorized \(check the kubeconfig's credentials\)"):
+            kube.unreachable_reason(config)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("clusters: [oops\n")
+    with pytest.raises(kube.KubeError, match="not a usable kubeconfig"):
+        kube.unreachable_reason(broken)
