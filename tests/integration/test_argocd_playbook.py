@@ -138,3 +138,12 @@ def test_invoke_bootstrap_passes_and_says_argocd_was_skipped(sample_tree: Path, 
             proc.stdout
         )
         assert recap(proc.stdout)["changed"] == 0
+
+
+def test_check_mode_on_a_new_cluster_says_what_would_be_created(sample_tree: Path, state: Path, tmp_path: Path) -> None:
+    with KubeAPI(crds_installed=False) as api:
+        extra = {"dockyard_kubeconfig": str(api.kubeconfig(tmp_path / "dev.yaml")), "argocd_install_chart": False}
+        proc = playbook(sample_tree, "dev", "argocd.yml", extra, state, "--check")
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        assert "objects would be: 8 created (once the chart has created namespace argocd)" in flat(proc.stdout)
+        assert not api.mutating_requests()

@@ -99,10 +99,19 @@ def run(
             result.diffs.append(installed.diff)
 
     with kube.connect(target) as cluster:
-        if argocd_env != env and cluster.get(_namespace(names.ARGOCD_NAMESPACE)) is None:
+        installed_here = cluster.get(_namespace(names.ARGOCD_NAMESPACE)) is not None
+        if not installed_here and argocd_env != env:
             result.skipped_reason = (
                 f"argocd: SKIPPED for env {env}: Argo CD is not installed in {argocd_env}'s cluster yet "
                 f"(run the argocd phase for env {argocd_env} first)"
+            )
+            return result
+        if not installed_here and options.check:
+            # Check mode on a new cluster: the chart would create the namespace, then every object.
+            result.changed = True
+            result.messages.append(
+                f"argocd: env {env}: objects would be: {len(layout.objects)} created "
+                f"(once the chart has created namespace {names.ARGOCD_NAMESPACE})"
             )
             return result
         resolver = Resolver(vault=store, kubeconfigs={env: settings.kubeconfig}, pki_dir=settings.pki_dir)
