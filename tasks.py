@@ -101,3 +101,34 @@ def test(c, tier="all", pytest_args=""):
         raise Exit(f"unknown tier '{tier}': use one of {', '.join([*TIERS, 'all'])}", code=2)
     paths = [p for name, ps in TIERS.items() if tier in ("all", name) for p in ps]
     c.run(f"{ROOT / '.venv/bin/pytest'} {' '.join(paths)} {pytest_args}", pty=False)
+
+
+@task(
+    help={
+        "env": ENV_HELP + ", or 'all'",
+        "inventories": INV_HELP,
+        "out": "directory to write to (repos/<project>-deploy/, <env>/argocd/, <env>/argocd-values.yaml)",
+    }
+)
+def render(c, env, out="rendered", inventories=None):
+    """Write the GitOps layout: deploy repos, each environment's Argo CD objects and chart values."""
+    from dockyard.gitops import cli as gitops  # noqa: PLC0415
+
+    _exit(gitops.render(ROOT, inventories, env, out))
+
+
+@task(
+    help={
+        "project": "project name in the spec",
+        "service": "service of that project",
+        "from": "environment whose image tag is promoted",
+        "to": "environment that gets it (manual-sync: as a branch and merge request)",
+        "repo": "git URL or path of the deploy repository (default: the platform's GitLab, over SSH)",
+        "inventories": INV_HELP,
+    }
+)
+def promote(c, project, service, from_, to, repo=None, inventories=None):
+    """Copy a service's image tag from one environment to the next, as a commit in its deploy repository."""
+    from dockyard.gitops import cli as gitops  # noqa: PLC0415
+
+    _exit(gitops.promote(ROOT, inventories, project=project, service=service, from_env=from_, to_env=to, repo=repo))

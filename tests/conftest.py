@@ -68,3 +68,15 @@ def test_image(docker_engine: Path) -> str:
 
     tag, _built = image.ensure(docker_engine / "image-build", docker_engine / "image-build.log")
     return tag
+
+
+@pytest.fixture
+def isolated_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A throwaway repository root: its .dockyard state (vault password, pki, kubeconfigs) is the test's own."""
+    from dockyard import secrets  # noqa: PLC0415
+
+    monkeypatch.delenv(secrets.PASSWORD_ENV, raising=False)
+    root = tmp_path / "root"
+    root.mkdir()
+    shutil.copy(ROOT / "ansible.cfg", root / "ansible.cfg")
+    return root

@@ -3,6 +3,7 @@
     {{ lookup('dockyard_platform', 'service_addresses') }}    {fqdn: ip} of the platform's services
     {{ lookup('dockyard_platform', 'cert_requests') }}        server certificates the internal CA issues
     {{ lookup('dockyard_platform', 'internal_registries') }}  registries the platform runs (host[:port])
+    {{ lookup('dockyard_platform', 'spec') }}                 the dockyard_* variables, without the vault
 
 The spec is read from the play's variables (inventory, vars files or extra vars alike); host
 addresses from ``dockyard_address`` or ``ansible_host`` of each host.
@@ -30,7 +31,7 @@ options:
     required: true
 """
 
-FACTS = ("service_addresses", "cert_requests", "internal_registries")
+FACTS = ("service_addresses", "cert_requests", "internal_registries", "spec")
 
 
 class LookupModule(LookupBase):
@@ -47,6 +48,8 @@ class LookupModule(LookupBase):
             other = hostvars[name]
             return str(other.get("dockyard_address") or other.get("ansible_host") or name)
 
+        if terms[0] == "spec":
+            return [{k: val for k, val in spec.items() if k != "dockyard_secrets"}]
         try:
             platform = build(spec)
             env = spec.get("dockyard_env")

@@ -41,6 +41,9 @@ class Project:
     name: str
     services: tuple[Service, ...]
     environments: tuple[str, ...]
+    # Cluster-scoped kinds its Argo CD AppProject may create besides its own Namespace:
+    # Argo CD's {group, kind, name} (name optional, a glob).
+    cluster_resources: tuple[dict[str, str], ...] = field(default=(), hash=False, compare=False)
 
     @property
     def deploy_repo(self) -> str:

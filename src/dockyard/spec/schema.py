@@ -101,6 +101,25 @@ PROJECT: dict[str, Any] = {
         "description": {"type": "string"},
         "services": {"type": "array", "minItems": 1, "items": SERVICE},
         "environments": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+        # Cluster-scoped resources the project's Argo CD AppProject may create, besides its own Namespace
+        # (Argo CD's clusterResourceWhitelist items). Default: none.
+        "cluster_resources": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["group", "kind"],
+                "additionalProperties": False,
+                "properties": {
+                    "group": {"type": "string", "x-fix": "give the API group, '' for the core group"},
+                    "kind": {
+                        "type": "string",
+                        "pattern": r"^[A-Z][A-Za-z0-9]*$",
+                        "x-fix": "give a Kind such as ClusterRole",
+                    },
+                    "name": {"type": "string", "minLength": 1},
+                },
+            },
+        },
     },
 }
 
@@ -228,6 +247,15 @@ SPEC: dict[str, Any] = {
             "x-fix": "give cpus, memory_mb and disk_gb for each group",
         },
         "dockyard_preflight_max_clock_skew_s": {"type": "number", "minimum": 0},
+        # Argo CD and the environment's cluster (see dockyard.gitops.settings for the defaults).
+        "dockyard_kubeconfig": {"type": "string", "minLength": 1},
+        "dockyard_argocd_central_kubeconfig": {"type": "string", "minLength": 1},
+        "dockyard_internal_ca_cert": {"type": "string", "minLength": 1},
+        "dockyard_gitlab_ssh_known_hosts_file": {"type": "string", "minLength": 1},
+        "dockyard_argocd_ha": {"type": "boolean"},
+        "dockyard_argocd_tls_secret": _dns_label,
+        "dockyard_argocd_ingress_class": {"type": "string"},
+        "dockyard_argocd_prod_sync_groups": _string_list,
         "dockyard_preflight_ssh_timeout_s": {"type": "number", "minimum": 1},
     },
     "$defs": {

@@ -27,6 +27,7 @@ from dockyard.spec.model import (
     Tool,
 )
 
+RESERVED_PROJECT_NAME = "dockyard"
 HELM_RELEASE_MAX = 53  # Helm release names (and so Argo CD app names) are at most 53 characters
 _VALIDATOR = jsonschema.Draft202012Validator(schema.SPEC)
 
@@ -212,6 +213,13 @@ def _project_problems(inv: LoadedInventory, env_names: list[str]) -> Iterator[Pr
         if not isinstance(project, dict):
             continue
         pname = project.get("name")
+        if pname == RESERVED_PROJECT_NAME:
+            yield _problem(
+                inv,
+                ["dockyard_projects", i, "name"],
+                f"'{pname}' is reserved (the GitLab group and Argo CD project of the platform's own repositories)",
+                "rename the project",
+            )
         if isinstance(pname, str):
             if pname in seen_projects:
                 yield _problem(
@@ -364,6 +372,7 @@ def build(spec: dict[str, Any]) -> Platform:
                 for s in p["services"]
             ),
             environments=tuple(p.get("environments", list(envs))),
+            cluster_resources=tuple(p.get("cluster_resources", [])),
         )
         for p in spec["dockyard_projects"]
     )

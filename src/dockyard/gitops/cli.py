@@ -1,0 +1,87 @@
+"""``invoke render`` and ``invoke promote``: what the tasks do, one clear line per problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dockyard import cli, secrets
+from dockyard.gitops import gitlab_mr, settings
+from dockyard.gitops import promote as promotion
+from dockyard.gitops import render as rendering
+from dockyard.gitops.build import env_layout
+from dockyard.inventory import LoadedInventory
+from dockyard.problems import InvalidInput
+from dockyard.service_addresses import service_addresses
+from dockyard.spec.model import Platform
+
+
+@cli.guarded
+def render(root: Path, inventories: str | None, env: str, out: str) -> int:
+    tree = cli.inventory_tree(root, inventories)
+    envs = tree.environments() if env == "all" else [env]
+    if not envs:
+        raise InvalidInput(f"{tree.root}: no environments (each is a folder holding hosts.yml)")
+    out_dir = Path(out) if Path(out).is_absolute() else Path.cwd() / out
+    layouts: list[rendering.EnvLayout] = []
+    platform: Platform | None = None
+    for name in envs:
+        inv, platform = cli.load(root, inventories, name)
+        store = secrets.Vault.open(tree, name, cli.state_dir(root))
+        addresses = _addresses(inv, platform, name)
+        layout, _settings = env_layout(root, inv.spec, platform, name, store=store, service_addresses=addresses)
+        layouts.append(layout)
+    assert platform is not None
+    rendering.check_shared_argocd(platform, layouts)
+    report = rendering.write_layout(out_dir, platform, layouts)
+    for layout in layouts:
+        kinds: dict[str, int] = {}
+        for obj in layout.objects:
+            kinds[obj["kind"]] = kinds.get(obj["kind"], 0) + 1
+        counts = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+        values = f", {rendering.VALUES_FILE}" if layout.values is not None else ""
+        cli.out(f"render: env {layout.env}: {counts}{values}")
+        for note in layout.notes:
+            cli.err(f"render: env {layout.env}: note: {note}")
+    cli.out(
+        f"render OK: {out_dir}: {report.written} file(s) written, {report.unchanged} unchanged, "
+        f"{report.removed} removed ({len(platform.projects)} deploy repo(s), {len(layouts)} environment(s))"
+    )
+    return 0
+
+
+def _addresses(inv: LoadedInventory, platform: Platform, env: str) -> dict[str, str]:
+    """Without DNS, the addresses Argo CD's pods need (GitLab's) come from the inventory."""
+    if platform.dns:
+        return {}
+
+    def address_of(host: str) -> str:
+        h = inv.hosts[host]
+        return str(h.get("dockyard_address") or h.address)
+
+    return service_addresses(platform, inv.groups, address_of, env)
+
+
+@cli.guarded
+def promote(
+    root: Path,
+    inventories: str | None,
+    *,
+    project: str,
+    service: str,
+    from_env: str,
+    to_env: str,
+    repo: str | None = None,
+) -> int:
+    """Load the spec through any environment's inventory (the spec is the same), then promote."""
+    tree = cli.inventory_tree(root, inventories)
+    envs = tree.environments()
+    if not envs:
+        raise InvalidInput(f"{tree.root}: no environments (each is a folder holding hosts.yml)")
+    inv, platform = cli.load(root, inventories, from_env if from_env in envs else envs[0])
+    gitlab = platform.tools["gitlab"]
+    ca_file = Path(gitlab.ca_file) if gitlab.ca_file else settings.state_dir(root, inv.spec) / "pki" / "ca.crt"
+    vault_token = (inv.spec.get("dockyard_secrets") or {}).get(gitlab_mr.ROOT_TOKEN_KEY)
+    opener = gitlab_mr.gitlab_opener(gitlab.token_env, vault_token, ca_file if ca_file.is_file() else None)
+    result = promotion.promote(platform, project, service, from_env, to_env, repo_url=repo, open_merge_request=opener)
+    cli.out(result.summary())
+    return 0

@@ -1,0 +1,155 @@
+"""The ``argocd`` phase for one environment, as the role's module runs it.
+
+1. Which cluster: the environment's own (one-to-one), or the central one (``central`` layout).
+2. If that cluster cannot be used now (no kubeconfig yet, API not answering), the phase is SKIPPED,
+   saying why, and changes nothing.
+3. Where an Argo CD runs in the environment's cluster: install or upgrade the chart (pyhelm3).
+4. Apply the environment's objects (server-side apply) and prune the ones that left the spec.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dockyard import catalogue, kube, secrets
+from dockyard.gitops import apply, argocd_values, install, names
+from dockyard.gitops.build import env_layout
+from dockyard.gitops.secret_values import DryRunStore, Resolver, SecretStore
+from dockyard.gitops.settings import ArgoSettings
+from dockyard.inventory import InventoryTree
+from dockyard.problems import InvalidInput
+from dockyard.spec.model import Platform
+from dockyard.spec.validate import build
+
+KUBECONFIG_HINT = " (the kubeadm phase writes it)"
+
+
+@dataclass
+class PhaseResult:
+    env: str
+    changed: bool = False
+    skipped_reason: str = ""
+    messages: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    diffs: list[str] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> bool:
+        return bool(self.skipped_reason)
+
+
+@dataclass(frozen=True)
+class PhaseOptions:
+    check: bool = False
+    install_chart: bool = True
+    chart_ref: str = ""
+    helm: str = "helm"
+    helm_timeout: str = "10m"
+    api_timeout_s: float = kube.PROBE_TIMEOUT_S
+
+
+def inventory_tree_of(source: Path) -> InventoryTree:
+    """The inventory tree an ``-i`` source belongs to (``<tree>/<env>`` or ``<tree>/<env>/hosts.yml``)."""
+    env_dir = source.parent if source.is_file() else source
+    return InventoryTree(env_dir.parent)
+
+
+def run(
+    root: Path,
+    spec: Mapping[str, Any],
+    env: str,
+    tree: InventoryTree,
+    *,
+    options: PhaseOptions,
+    service_addresses: Mapping[str, str] | None = None,
+) -> PhaseResult:
+    platform = _platform(spec)
+    if env not in platform.environments:
+        raise InvalidInput(f"dockyard_environments: has no entry for environment '{env}' (run invoke validate)")
+    result = PhaseResult(env)
+    settings = ArgoSettings.from_spec(root, spec, platform, env)
+    argocd_env = names.argocd_env(platform, env)
+    target = settings.central_kubeconfig or settings.kubeconfig
+    reason = kube.unreachable_reason(target, context=KUBECONFIG_HINT, timeout_s=options.api_timeout_s)
+    if reason is None and argocd_env != env:
+        # The central Argo CD reaches this environment's cluster with the credentials of its kubeconfig.
+        reason = kube.unreachable_reason(settings.kubeconfig, context=KUBECONFIG_HINT, timeout_s=options.api_timeout_s)
+    if reason:
+        where = f" (its Argo CD runs in {argocd_env}'s cluster)" if argocd_env != env else ""
+        result.skipped_reason = f"argocd: SKIPPED for env {env}{where}: {_relative(reason, root)}"
+        return result
+
+    vault = secrets.Vault.open(tree, env, settings.state_dir)
+    store: SecretStore = DryRunStore(vault) if options.check else vault
+    layout, _ = env_layout(root, spec, platform, env, store=store, service_addresses=service_addresses)
+    result.notes += layout.notes
+
+    if layout.values is not None and options.install_chart:
+        chart_ref, version = _chart(platform, spec, options.chart_ref)
+        client = install.client_for(target, options.helm, options.helm_timeout)
+        installed = install.install_chart(client, chart_ref, version, layout.values, dry_run=options.check)
+        verb = {"install": "installed", "upgrade": "upgraded", "unchanged": "unchanged"}[installed.action]
+        would = "would be " if options.check and installed.changed else ""
+        result.messages.append(f"argocd: env {env}: chart argo-cd {version} {would}{verb}")
+        result.changed |= installed.changed
+        if installed.diff:
+            result.diffs.append(installed.diff)
+
+    with kube.connect(target) as cluster:
+        installed_here = cluster.get(_namespace(names.ARGOCD_NAMESPACE)) is not None
+        if not installed_here and argocd_env != env:
+            result.skipped_reason = (
+                f"argocd: SKIPPED for env {env}: Argo CD is not installed in {argocd_env}'s cluster yet "
+                f"(run the argocd phase for env {argocd_env} first)"
+            )
+            return result
+        if not installed_here and options.check:
+            # Check mode on a new cluster: the chart would create the namespace, then every object.
+            result.changed = True
+            result.messages.append(
+                f"argocd: env {env}: objects would be: {len(layout.objects)} created "
+                f"(once the chart has created namespace {names.ARGOCD_NAMESPACE})"
+            )
+            return result
+        resolver = Resolver(vault=store, kubeconfigs={env: settings.kubeconfig}, pki_dir=settings.pki_dir)
+        report = apply.apply_env(cluster, layout.objects, env=env, resolver=resolver, dry_run=options.check)
+    result.changed |= report.changed
+    prefix = "would be: " if options.check and report.changed else ""
+    result.messages.append(f"argocd: env {env}: objects {prefix}{report.summary()}")
+    result.messages += [f"  {c.line()}" for c in report.changes if c.action not in ("unchanged",)]
+    result.notes += report.notes
+    result.diffs += [c.diff for c in report.changes if c.diff]
+    return result
+
+
+def _platform(spec: Mapping[str, Any]) -> Platform:
+    try:
+        return build(dict(spec))
+    except (KeyError, TypeError) as exc:
+        raise InvalidInput(f"platform spec: {exc} is missing or malformed (run invoke validate --env ENV)") from None
+
+
+def _chart(platform: Platform, spec: Mapping[str, Any], override: str) -> tuple[str, str]:
+    cat = dict(spec.get("dockyard_catalogue") or {})
+    version = argocd_values.chart_version(cat)
+    if override:
+        return override, version
+    art = catalogue.artefact(cat, argocd_values.CHART_COMPONENT, argocd_values.CHART_ARTEFACT)
+    source = catalogue.Source(
+        airgap=platform.airgap, mirror_fqdn=platform.mirror_fqdn, mirror_registry=platform.mirror_registry
+    )
+    location = catalogue.resolve(art, source)["location"]
+    if not location:
+        raise InvalidInput("dockyard_catalogue: argocd_chart: has no download URL")
+    return str(location), version
+
+
+def _namespace(name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+
+
+def _relative(text: str, root: Path) -> str:
+    return text.replace(f"{root}/", "")
