@@ -162,8 +162,8 @@ def test_airgapped_ha_values_use_only_the_mirror(
     ]
     images = {c["image"] for d in installed for c in _containers(d)}
     assert images and all(i.startswith(f"{MIRROR}/") for i in images), images
-    assert f"{MIRROR}/docker/library/haproxy:3.2.4-alpine" in images
-    assert f"{MIRROR}/argoproj/argocd:v3.4.4" in images
+    assert f"{MIRROR}/ecr-public.aws.com/docker/library/haproxy:3.2.4-alpine" in images
+    assert f"{MIRROR}/quay.io/argoproj/argocd:v3.4.4" in images
     kinds = {(d["kind"], d["metadata"]["name"]) for d in docs}
     assert ("StatefulSet", "argocd-redis-ha-server") in kinds
     assert ("Deployment", "argocd-redis") not in kinds

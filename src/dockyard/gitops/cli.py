@@ -11,7 +11,7 @@ from dockyard.gitops import render as rendering
 from dockyard.gitops.build import env_layout
 from dockyard.inventory import LoadedInventory
 from dockyard.problems import InvalidInput
-from dockyard.service_addresses import service_addresses
+from dockyard.service_names import service_addresses
 from dockyard.spec.model import Platform
 
 
