@@ -85,18 +85,19 @@ def bench(c, what, option=None):
 TIERS = {
     "static": ["tests/static"],
     "unit": ["tests/unit"],
+    "molecule": ["tests/molecule"],
     "integration": ["tests/integration"],
 }
 
 
 @task(
     help={
-        "tier": "static, unit, integration or all (default)",
+        "tier": "static, unit, molecule, integration or all (default)",
         "pytest-args": "extra arguments for pytest, e.g. '-k preflight -x'",
     }
 )
 def test(c, tier="all", pytest_args=""):
-    """Run the test suite: static checks, unit tests, integration tests (tiers in that order)."""
+    """Run the test suite: static checks, unit tests, Molecule scenarios, integration (in that order)."""
     if tier != "all" and tier not in TIERS:
         raise Exit(f"unknown tier '{tier}': use one of {', '.join([*TIERS, 'all'])}", code=2)
     paths = [p for name, ps in TIERS.items() if tier in ("all", name) for p in ps]

@@ -71,7 +71,7 @@ def lab(docker_engine: Path, test_image: str) -> Iterator[dict[str, str]]:
 
 def test_bootstrap_converges_and_rerun_changes_nothing(lab: dict[str, str]) -> None:
     first = recap(lab["first_run"])
-    assert set(first) == {f"{local.PREFIX}{i}" for i in (1, 2, 3)}
+    assert {f"{local.PREFIX}{i}" for i in (1, 2, 3)} <= set(first)  # and localhost (controller-side phases)
     assert all(failed == 0 and unreachable == 0 for _ok, _changed, unreachable, failed in first.values())
     assert "preflight OK: 3 host(s) passed every check" in lab["first_run"]
     again = invoke("bootstrap", "--env", "local")
