@@ -106,7 +106,7 @@ class DoubleServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(server))
         self._httpd.daemon_threads = True
         self._httpd.socket = tls.server_context().wrap_socket(self._httpd.socket, server_side=True)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def url(self) -> str:
@@ -163,6 +163,7 @@ class DoubleServer:
 def _handler_class(server: DoubleServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body are separate writes: do not wait for ACKs
 
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

@@ -339,8 +339,11 @@ class GitlabReconciler:
                         repo_keys.enable(key_id)
                         if can_push:
                             repo_keys.update(key_id, {"can_push": True})
+            # Links to this project's repositories it should not have (links to repositories
+            # no longer in the spec are settled with those repositories, in _leftovers).
+            own = {r.path for r in repos_of(project)}
             wanted_paths = {p for p, _ in spec.links}
-            for path in sorted(set(links) - wanted_paths):
+            for path in sorted((set(links) & own) - wanted_paths):
                 self._unlink(current or {}, path, "not in the spec")
             if key_id is not None:
                 ids[spec.consumer] = key_id
@@ -529,9 +532,11 @@ class GitlabReconciler:
                     self.gl.groups.delete(attrs["id"])
         for key in keys:
             title = str(key.get("title") or "")
-            if not title.startswith("dockyard:") or title in wanted_keys:
+            if not title.startswith("dockyard:"):
                 continue
             for path in sorted(_links(key)):
+                if title in wanted_keys and path in wanted_repos:
+                    continue  # settled in _deploy_keys
                 if path in doomed and self.prune:
                     continue  # goes with its repository
                 self._unlink(key, path, "not in the spec")

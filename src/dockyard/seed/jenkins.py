@@ -200,7 +200,7 @@ class JenkinsReconciler:
                     text = cfg.description(f"Project {folder}.", {**fields, "digest": folder_digest})
                     self._open("POST", f"{_job_path(folder)}submitDescription", {"description": text})
         for spec in specs:
-            if values[spec.id] is None:
+            if values[spec.id] is None and not self.secrets.planned(spec.vault_key):
                 self.rec.skip("credential", f"{folder}/{spec.id}", f"vault key {spec.vault_key} not there yet")
         jobs = (have or {}).get("jobs") or []
         for service in project.services:
@@ -217,9 +217,11 @@ class JenkinsReconciler:
             current = {c["id"]: c for c in yaml.safe_load(answer).get("credentials") or []}
         for spec in specs:
             value = values[spec.id]
-            if value is None:
-                continue
             name = f"{folder}/{spec.id}"
+            if value is None:
+                if self.secrets.planned(spec.vault_key):  # dry run: generated first by a real run
+                    self.rec.record("credential", name, "update" if spec.id in current else "create", spec.kind)
+                continue
             fields = {"fp": self.secrets.fingerprints.of(value), "settings": digest(spec.settings())}
             text = cfg.description(spec.what + ".", fields)
             have = current.get(spec.id)

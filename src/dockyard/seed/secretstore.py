@@ -42,6 +42,7 @@ class SeedSecrets:
             if apply:
                 vault.set(names.FINGERPRINT_KEY, key)
         self.fingerprints = Fingerprints(key)
+        self._planned: set[str] = set()
 
     def get(self, key: str) -> str | None:
         return self.vault.get(key)
@@ -56,7 +57,13 @@ class SeedSecrets:
         missing = [k for k in wanted if k not in self.vault]
         if self.apply and missing:
             self.vault.set_many({k: wanted[k]() for k in missing})
+        elif missing:
+            self._planned.update(missing)
         return missing
+
+    def planned(self, key: str) -> bool:
+        """In a dry run: the secret is not there, and a real run would generate it first."""
+        return key in self._planned
 
     def put(self, key: str, value: str) -> None:
         if self.apply:
