@@ -80,6 +80,8 @@ class FailureRule:
 class TestTls:
     """A test CA and one server certificate for 127.0.0.1/localhost."""
 
+    __test__ = False  # not a pytest test class
+
     def __init__(self, directory: Path) -> None:
         ca, _ = pki.load_or_create_ca(directory / "pki", "Dockyard TEST CA (test doubles only)")
         pki.ensure_cert(ca, pki.CertRequest("doubles", ("localhost",), ("127.0.0.1",)))
