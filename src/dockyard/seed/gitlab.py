@@ -408,16 +408,20 @@ class GitlabReconciler:
                 self.rec.record("hook", f"{repo.path} {names.HOOK_NAME}", "noop")
             return
         lazy = self.gl.projects.get(have["id"], lazy=True)
-        exists = self.rec.apply or not have.get("new")
-        self._branches(repo, lazy, want["branches"], exists, new=bool(have.get("new")))
-        self._tags(repo, lazy, want["tags"], recorded.get("tags") or [], exists)
+        new = bool(have.get("new"))
+        previous_tags = recorded.get("tags") or []
+        # A repository created in this run has no hooks or protected tags yet; its first commit did
+        # protect the default branch, so that one is read (unless nothing was created: dry run).
+        self._branches(repo, lazy, want["branches"], exists=self.rec.apply or not new, new=new)
+        if want["tags"] or previous_tags:
+            self._tags(repo, lazy, want["tags"], previous_tags, exists=not new)
         if want["hook"]:
-            self._hook(repo, lazy, want["hook"], token_fp != recorded.get("token"), exists)
+            self._hook(repo, lazy, want["hook"], token_fp != recorded.get("token"), exists=not new)
         if self.rec.apply:
             with self._step(f"recording state of {repo.path}"):
                 lazy.customattributes.set(STATE, json.dumps(state, sort_keys=True))
 
-    def _branches(self, repo: Repo, lazy: Any, want: dict[str, Any], exists: bool, *, new: bool) -> None:
+    def _branches(self, repo: Repo, lazy: Any, want: dict[str, Any], *, exists: bool, new: bool) -> None:
         with self._step(f"listing protected branches of {repo.path}"):
             have = {b.name: _attrs(b) for b in lazy.protectedbranches.list(iterator=True)} if exists else {}
         for branch, spec in want.items():
@@ -439,7 +443,7 @@ class GitlabReconciler:
                     lazy.protectedbranches.delete(branch)
                 lazy.protectedbranches.create(_protection_payload(branch, spec))
 
-    def _tags(self, repo: Repo, lazy: Any, want: dict[str, int], previous: list[str], exists: bool) -> None:
+    def _tags(self, repo: Repo, lazy: Any, want: dict[str, int], previous: list[str], *, exists: bool) -> None:
         with self._step(f"listing protected tags of {repo.path}"):
             have = {t.name: _attrs(t) for t in lazy.protectedtags.list(iterator=True)} if exists else {}
         for pattern, level in want.items():
@@ -468,7 +472,7 @@ class GitlabReconciler:
                 with self._step(f"unprotecting tags {pattern} of {repo.path}"):
                     lazy.protectedtags.delete(pattern)
 
-    def _hook(self, repo: Repo, lazy: Any, want: dict[str, Any], token_changed: bool, exists: bool) -> None:
+    def _hook(self, repo: Repo, lazy: Any, want: dict[str, Any], token_changed: bool, *, exists: bool) -> None:
         with self._step(f"listing hooks of {repo.path}"):
             hooks = [_attrs(h) for h in lazy.hooks.list(iterator=True)] if exists else []
         ours = [h for h in hooks if h.get("name") == names.HOOK_NAME or h.get("url") == want["url"]]
