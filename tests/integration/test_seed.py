@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 import yaml
 
+from dockyard import cli
 from dockyard.seed import content, names, sshkeys
+from dockyard.seed.cli import seed_after_bootstrap
 from tests.fakes.lab import SeedLab
 from tests.fakes.server import TestTls
 from tests.integration.conftest import Seed
 
+ROOT = Path(__file__).resolve().parents[2]
 REAL_DEPLOY_CONTENT = content.deploy_repo_content  # before the lab fixture stands a tree in for it
 
 SERVICES = ("cart", "web")
@@ -479,3 +484,29 @@ def test_seeded_kubeconfig_reaches_jenkins_only_as_the_vault_value(lab: SeedLab,
     assert seed().rc == 0
     exported = yaml.safe_load(yaml.safe_dump(lab.jenkins.casc))
     assert exported["jenkins"]["clouds"][0]["kubernetes"]["serverUrl"] == "https://192.0.2.20:6443"
+
+
+def test_bootstrap_ends_with_seed(lab: SeedLab, capsys: pytest.CaptureFixture[str]) -> None:
+    inv, platform = cli.load(lab.root, str(lab.tree), "dev")
+    assert seed_after_bootstrap(lab.root, inv, platform) == 0
+    out = capsys.readouterr().out
+    assert "seed: harbor   project" in out and "seed: 34 create, 0 update, 0 delete, 0 noop (changed 34)" in out
+    assert seed_after_bootstrap(lab.root, inv, platform) == 0
+    assert capsys.readouterr().out.strip().splitlines() == ["seed: 0 create, 0 update, 0 delete, 34 noop (changed 0)"]
+
+
+def test_bootstrap_reports_tools_it_cannot_seed_yet(
+    lab: SeedLab, capsys: pytest.CaptureFixture[str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    samples = tmp_path_factory.mktemp("samples") / "inventories"
+    shutil.copytree(ROOT / "inventories", samples, ignore=shutil.ignore_patterns("local"))
+    inv, platform = cli.load(lab.root, str(samples), "dev")  # the samples: every tool mode install
+    assert seed_after_bootstrap(lab.root, inv, platform) == 0
+    out = capsys.readouterr().out
+    for tool in ("harbor", "gitlab", "jenkins"):
+        assert (
+            f"seed: {tool:8} tool  skip    {tool}: mode install, but this version of Dockyard has no roles/{tool}"
+            in out
+        )
+    assert out.strip().endswith("3 skipped")
+    assert lab.harbor.projects == {}
