@@ -510,3 +510,31 @@ def test_bootstrap_reports_tools_it_cannot_seed_yet(
         )
     assert out.strip().endswith("3 skipped")
     assert lab.harbor.projects == {}
+
+
+def test_objects_that_existed_before_seed_are_adopted_but_never_pruned(lab: SeedLab, seed: Seed) -> None:
+    api = lab.servers["harbor"].url + "/api/v2.0"
+
+    def post(path: str, body: dict[str, Any]) -> int:
+        auth = (lab.harbor.username, lab.harbor.password)
+        return requests.post(f"{api}{path}", json=body, auth=auth, verify=str(lab.tls.ca_path), timeout=10).status_code
+
+    assert post("/projects", {"project_name": "shop"}) == 201
+    pull = {"kind": "project", "namespace": "shop", "access": [{"resource": "repository", "action": "pull"}]}
+    robot = {"name": "pull-prod", "level": "project", "duration": -1, "permissions": [pull], "description": "by hand"}
+    assert post("/robots", robot) == 201
+    first = seed()
+    assert first.rc == 0, first.err
+    assert ("harbor", "project", "shop") in first.actions("update")  # adopted: scan on push switched on
+    assert ("harbor", "robot", "robot$shop+pull-prod") in first.actions("update")
+    lab.edit_spec(lambda spec: spec["dockyard_projects"][0].update(environments=["dev", "stage"]))
+    pruned = seed(prune=True)
+    assert ("harbor", "robot", "robot$shop+pull-prod") not in pruned.actions("delete")
+    assert "robot$shop+pull-prod" in {r["name"] for r in lab.harbor.robots.values()}
+    lab.edit_spec(lambda spec: spec.update(dockyard_projects=[]))
+    gone = seed(prune=True)
+    assert ("harbor", "project", "shop") not in gone.actions("delete")
+    assert ("gitlab", "group", "shop") in gone.actions("delete") and ("jenkins", "folder", "shop") in gone.actions(
+        "delete"
+    )
+    assert [p["name"] for p in lab.harbor.projects.values()] == ["shop"]

@@ -5,6 +5,7 @@ that ends ``invoke bootstrap``. Output never contains a secret: every line goes 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +27,12 @@ class Redactor:
             if len(value) >= MIN_REDACTED:
                 pieces.add(value)
                 pieces.update(line.strip() for line in value.splitlines() if len(line.strip()) >= 16)
-        self._pieces = sorted(pieces, key=len, reverse=True)
+        # Longest first, so a secret is hidden whole rather than around a shorter one inside it.
+        ordered = sorted(pieces, key=len, reverse=True)
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
     def __call__(self, text: str) -> str:
-        for piece in self._pieces:
-            if piece in text:
-                text = text.replace(piece, "[secret]")
-        return text
+        return self._pattern.sub("[secret]", text) if self._pattern else text
 
 
 def _accesses(root: Path, platform: Platform, vault: Vault) -> dict[str, ToolAccess | Unavailable]:

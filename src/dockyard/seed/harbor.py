@@ -210,6 +210,9 @@ class HarborReconciler:
             secret = robot_secret()
             self.secrets.put(spec.vault_key, secret)  # vault first: a stop after this is repaired next run
         fp = self.secrets.fingerprints.of(secret) if secret is not None else "missing"
+        # A robot that was there before seed marked it is adopted (updated, never pruned).
+        created = "yes" if current is None else (parse_marker(current.get("description")) or {}).get("created", "no")
+        fields = {**fields, "created": created}
         description = marker_text(spec, {**fields, "secret": fp})
         if current is None:
             self.rec.record("robot", spec.full_name, "create", _access_text(spec))
@@ -310,7 +313,8 @@ class HarborReconciler:
                     self.secrets.delete(names.robot_secret_key(name, robot_name.split("+", 1)[1]))
         for name, robot in sorted(robots.items()):
             project = name[len(names.ROBOT_PREFIX) :].split("+", 1)[0]
-            if name in wanted_robots or project in gone_projects or not parse_marker(robot.get("description")):
+            created = (parse_marker(robot.get("description")) or {}).get("created") == "yes"
+            if name in wanted_robots or project in gone_projects or not created:
                 continue
             if not self.prune:
                 self.rec.skip("not-in-spec", f"robot {name}", "left in place (--prune deletes it)")

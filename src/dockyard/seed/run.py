@@ -83,7 +83,7 @@ def seed(
         try:
             runners[tool](access, rec)
         except Unreachable as exc:
-            rec.skip("tool", tool, str(exc))
+            rec.skip("tool", tool, str(exc).removeprefix(f"{tool}: "))
         except DockyardError as exc:
             report.failures.extend(exc.lines())
     return report
