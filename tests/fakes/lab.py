@@ -17,6 +17,7 @@ import yaml
 
 from dockyard.inventory import InventoryTree
 from dockyard.secrets import Vault, password_file, vault_path
+from dockyard.seed.names import admin_token_key
 from tests.fakes.gitlab import GitlabDouble
 from tests.fakes.harbor import HarborDouble
 from tests.fakes.jenkins import JenkinsDouble
@@ -91,8 +92,8 @@ class SeedLab:
         and the build cluster's kubeconfig, as the cluster phase would leave it."""
         self.vault().set_many(
             {
-                "gitlab.admin-token": self.gitlab.token,
-                "harbor.admin-token": f"{self.harbor.username}:{self.harbor.password}",
+                admin_token_key("gitlab"): self.gitlab.token,
+                admin_token_key("harbor"): f"{self.harbor.username}:{self.harbor.password}",
                 f"kube.{build_env}.jenkins-kubeconfig": self.kubeconfig,
             }
         )

@@ -104,15 +104,17 @@ def test_the_seeded_state_is_what_the_spec_asks_for(lab: SeedLab, seed: Seed) ->
     # Deploy keys: Jenkins writes the deploy repo and reads the sources; each Argo CD only reads.
     links = lab.gitlab.keys[jenkins_key]["links"]
     assert links == {deploy["id"]: True, **{lab.gitlab.project(f"shop/{s}")["id"]: False for s in SERVICES}}
-    public = sshkeys.public_key(vault.get(names.deploy_key_key("shop", "jenkins")))
+    public = sshkeys.public_key(vault.get(names.jenkins_deploy_key_key("shop")))
     assert sshkeys.same_key(lab.gitlab.keys[jenkins_key]["key"], public)
     for env in ENVS:
         key = next(v for v in lab.gitlab.keys.values() if v["title"] == f"dockyard:shop:argocd-{env}")
         assert key["links"] == {deploy["id"]: False}
+        # the vault key the argocd phase fills the repository Secret from (dockyard.gitops.names.deploy_key)
+        assert sshkeys.same_key(key["key"], sshkeys.public_key(vault.get(f"argocd.{env}.deploy_key.shop")))
     # Jenkins: folder credentials hold the vault's values; jobs carry the webhook token.
     creds = lab.jenkins.credentials["shop"]
     assert creds["harbor-push"]["secrets"]["password"] == vault.get(names.robot_secret_key("shop", "push"))
-    assert creds["gitlab-deploy-key"]["secrets"]["privateKey"] == vault.get(names.deploy_key_key("shop", "jenkins"))
+    assert creds["gitlab-deploy-key"]["secrets"]["privateKey"] == vault.get(names.jenkins_deploy_key_key("shop"))
     assert base64.b64decode(creds["build-kubeconfig"]["secrets"]["secretBytes"]).decode() == lab.kubeconfig
     job = ET.fromstring(lab.jenkins.items["shop/cart"]["xml"])  # noqa: S314 (XML seed wrote)
     assert job.findtext(".//secretToken") == token
@@ -348,7 +350,7 @@ def test_dry_run_writes_nothing_and_shows_the_wiring(lab: SeedLab, seed: Seed) -
         "image pull Secret harbor-pull in namespace shop of dev"
     ]
     assert "harbor.robot.shop-pull-prod" not in keys  # --env dev shows dev's wiring and the shared one
-    argocd = keys["gitlab.deploy-key.shop-argocd-dev"]["consumers"][0]["where"]
+    argocd = keys["argocd.dev.deploy_key.shop"]["consumers"][0]["where"]
     assert argocd.startswith("Argo CD repository Secret for git@") and argocd.endswith(
         "shop/shop-deploy.git in Argo CD of dev"
     )

@@ -112,7 +112,7 @@ def test_external_tool_takes_token_env_before_the_vault(tmp_path: Path, vault: V
     ca = tmp_path / "ca.crt"
     ca.write_text("pem")
     p = platform(gitlab={"mode": "external", "url": "https://git.example", "token_env": "GL_TOKEN", "ca_file": str(ca)})
-    vault.set("gitlab.admin-token", "from-vault")
+    vault.set("gitlab.root_token", "from-vault")
     got = access.tool_access(p, "gitlab", vault, root=tmp_path, state_dir=tmp_path, environ={"GL_TOKEN": "from-env"})
     assert isinstance(got, access.ToolAccess)
     assert (got.url, got.credential, got.verify) == ("https://git.example", "from-env", str(ca))
@@ -123,7 +123,7 @@ def test_external_tool_takes_token_env_before_the_vault(tmp_path: Path, vault: V
 
 def test_external_tool_without_ca_file_uses_the_default_trust_store(tmp_path: Path, vault: Vault) -> None:
     p = platform(harbor={"mode": "external", "url": "https://harbor.example"})
-    vault.set("harbor.admin-token", "admin:pw")
+    vault.set("harbor.admin_token", "admin:pw")
     got = access.tool_access(p, "harbor", vault, root=tmp_path, state_dir=tmp_path, environ={})
     assert isinstance(got, access.ToolAccess) and got.verify is True
     assert got.basic_auth() == ("admin", "pw")
@@ -133,9 +133,9 @@ def test_a_missing_credential_or_ca_file_is_said_clearly(tmp_path: Path, vault: 
     p = platform(jenkins={"mode": "external", "url": "https://ci.example", "token_env": "JT"})
     got = access.tool_access(p, "jenkins", vault, root=tmp_path, state_dir=tmp_path, environ={})
     assert isinstance(got, access.Unavailable)
-    assert got.reason == "no admin credential: set environment variable JT or vault key jenkins.admin-token"
+    assert got.reason == "no admin credential: set environment variable JT or vault key jenkins.admin_token"
     p = platform(jenkins={"mode": "external", "url": "https://ci.example", "ca_file": "nope.crt"})
-    vault.set("jenkins.admin-token", "u:t")
+    vault.set("jenkins.admin_token", "u:t")
     with pytest.raises(InvalidInput, match=r"dockyard_tools.jenkins.ca_file: .*nope.crt: file not found"):
         access.tool_access(p, "jenkins", vault, root=tmp_path, state_dir=tmp_path, environ={})
     bad = access.ToolAccess("jenkins", "https://x", "no-colon", True)
@@ -145,7 +145,7 @@ def test_a_missing_credential_or_ca_file_is_said_clearly(tmp_path: Path, vault: 
 
 def test_an_installed_tool_needs_its_role_and_the_internal_ca(tmp_path: Path, vault: Vault) -> None:
     p = platform()
-    vault.set("harbor.admin-token", "admin:pw")
+    vault.set("harbor.admin_token", "admin:pw")
     got = access.tool_access(p, "harbor", vault, root=tmp_path, state_dir=tmp_path / "state", environ={})
     assert isinstance(got, access.Unavailable) and "no roles/harbor" in got.reason
     (tmp_path / "roles" / "harbor").mkdir(parents=True)
@@ -188,7 +188,7 @@ def test_every_secret_the_reconcilers_use_is_in_the_wiring() -> None:
 def test_wiring_for_one_environment_keeps_the_shared_secrets() -> None:
     keys = {s.vault_key for s in wiring.platform_secrets(platform(), "prod")}
     assert "harbor.robot.shop-pull-prod" in keys and "harbor.robot.shop-pull-dev" not in keys
-    assert "gitlab.deploy-key.shop-argocd-prod" in keys and "gitlab.deploy-key.shop-argocd-dev" not in keys
+    assert "argocd.prod.deploy_key.shop" in keys and "argocd.dev.deploy_key.shop" not in keys
     assert {"harbor.robot.shop-push", "gitlab.deploy-key.shop-jenkins", "gitlab.webhook-token.shop"} <= keys
 
 

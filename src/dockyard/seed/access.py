@@ -2,8 +2,9 @@
 
 * URL: ``dockyard_tools.<tool>.url`` (external mode) or ``https://<hostname>.<domain>`` (install).
 * Admin credential: the environment variable named by ``token_env`` when it is set, else the vault
-  key ``<tool>.admin-token``. GitLab takes a personal access token of an administrator; Harbor and
-  Jenkins take ``user:secret`` (Harbor: an admin user or system robot; Jenkins: a user and API token).
+  key ``gitlab.root_token`` (the one ``invoke promote`` reads too) or ``<tool>.admin_token``.
+  GitLab takes a personal access token of an administrator; Harbor and Jenkins take
+  ``user:secret`` (Harbor: an admin user or system robot; Jenkins: a user and API token).
 * TLS is always verified: against ``ca_file`` when given, else the internal CA
   (``<state_dir>/pki/ca.crt``) for installed tools, else the default trust store.
 

@@ -89,14 +89,11 @@ class KeySpec:
     project: Project
     consumer: str  # jenkins | argocd-<env>
     links: tuple[tuple[str, bool], ...]  # (repo path, can_push)
+    vault_key: str  # where the private half is
 
     @property
     def title(self) -> str:
         return names.deploy_key_title(self.project.name, self.consumer)
-
-    @property
-    def vault_key(self) -> str:
-        return names.deploy_key_key(self.project.name, self.consumer)
 
 
 def repos_of(project: Project) -> list[Repo]:
@@ -106,8 +103,11 @@ def repos_of(project: Project) -> list[Repo]:
 def keys_of(project: Project) -> list[KeySpec]:
     deploy = f"{project.name}/{project.deploy_repo}"
     sources = tuple((f"{project.name}/{s.name}", False) for s in project.services)
-    keys = [KeySpec(project, names.JENKINS, ((deploy, True), *sources))]
-    keys += [KeySpec(project, names.argocd_consumer(e), ((deploy, False),)) for e in project.environments]
+    keys = [KeySpec(project, names.JENKINS, ((deploy, True), *sources), names.jenkins_deploy_key_key(project.name))]
+    keys += [
+        KeySpec(project, names.argocd_consumer(e), ((deploy, False),), names.argocd_deploy_key_key(e, project.name))
+        for e in project.environments
+    ]
     return keys
 
 

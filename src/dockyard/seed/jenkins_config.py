@@ -88,7 +88,7 @@ def folder_credentials(platform: Platform, project: Project) -> list[CredentialS
             names.GITLAB_CREDENTIAL,
             "sshKey",
             "GitLab deploy key: clones the source repos, pushes the deploy repo",
-            names.deploy_key_key(p, names.JENKINS),
+            names.jenkins_deploy_key_key(p),
             username="git",
         ),
         CredentialSpec(

@@ -15,18 +15,28 @@ MANAGED_NOTE = "Managed by Dockyard (invoke seed): changes made here are overwri
 FINGERPRINT_KEY = "seed.fingerprint-key"  # HMAC key for fingerprints of secrets (never leaves the vault)
 
 
+# GitLab's administrator token: the same key `invoke promote` reads (dockyard.gitops.gitlab_mr).
+GITLAB_ROOT_TOKEN_KEY = "gitlab.root_token"  # noqa: S105 (a vault key's name)
+
+
 def admin_token_key(tool: str) -> str:
     """The vault key of a tool's admin credential (GitLab: a token; Harbor, Jenkins: user:secret)."""
-    return f"{tool}.admin-token"
+    return GITLAB_ROOT_TOKEN_KEY if tool == "gitlab" else f"{tool}.admin_token"
 
 
 def robot_secret_key(project: str, robot: str) -> str:
     return f"harbor.robot.{project}-{robot}"
 
 
-def deploy_key_key(project: str, consumer: str) -> str:
-    """The private half of a GitLab deploy key (OpenSSH format)."""
-    return f"gitlab.deploy-key.{project}-{consumer}"
+def jenkins_deploy_key_key(project: str) -> str:
+    """The private half (OpenSSH format) of Jenkins' GitLab deploy key for ``project``."""
+    return f"gitlab.deploy-key.{project}-jenkins"
+
+
+def argocd_deploy_key_key(env: str, project: str) -> str:
+    """The private half of the deploy key the Argo CD of ``env`` reads ``project``'s deploy repo
+    with: the key the argocd phase fills the repository Secret from (dockyard.gitops.names.deploy_key)."""
+    return f"argocd.{env}.deploy_key.{project}"
 
 
 def webhook_token_key(project: str) -> str:
