@@ -2,7 +2,7 @@
 
 This is data, not a side effect: ``invoke seed --dry-run`` prints it, the reconcilers write the
 consumers they own, and the consumers owned by other phases (image pull Secrets and Argo CD
-repository Secrets, written by the Argo CD apply) read the same vault keys. Values are never part
+repository Secrets, written by the argocd phase) read the same vault keys. Values are never part
 of it.
 """
 
@@ -40,7 +40,7 @@ class Secret:
 
 
 SEED = "seed"
-ARGOCD_APPLY = "argocd apply"
+ARGOCD_APPLY = "argocd phase"
 
 
 def platform_secrets(platform: Platform, env: str | None = None) -> list[Secret]:
