@@ -192,9 +192,9 @@ class JenkinsReconciler:
                 if spec.id in state:
                     self.rec.record("credential", f"{folder}/{spec.id}", "noop")
         else:
-            self._credentials(project, specs, values, exists=have is not None)
-            if have is not None:
+            if have is not None:  # rewriting the digest in its description is bookkeeping, not a change
                 self.rec.record("folder", folder, "update" if not marker else "noop", "adopted" if not marker else "")
+            self._credentials(project, specs, values, exists=have is not None)
             if self.rec.apply:
                 with self._step(f"recording the state of folder {folder}"):
                     text = cfg.description(f"Project {folder}.", {**fields, "digest": folder_digest})
