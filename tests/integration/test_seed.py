@@ -17,11 +17,13 @@ import yaml
 from dockyard import cli
 from dockyard.seed import content, names, sshkeys
 from dockyard.seed.cli import seed_after_bootstrap
+from dockyard.seed.markers import parse_marker
 from tests.fakes.lab import SeedLab
 from tests.fakes.server import TestTls
 from tests.integration.conftest import Seed
 
 ROOT = Path(__file__).resolve().parents[2]
+FOLDER = "com.cloudbees.hudson.plugins.folder.Folder"
 REAL_DEPLOY_CONTENT = content.deploy_repo_content  # before the lab fixture stands a tree in for it
 
 SERVICES = ("cart", "web")
@@ -515,28 +517,62 @@ def test_bootstrap_reports_tools_it_cannot_seed_yet(
 
 
 def test_objects_that_existed_before_seed_are_adopted_but_never_pruned(lab: SeedLab, seed: Seed) -> None:
-    api = lab.servers["harbor"].url + "/api/v2.0"
+    ca = str(lab.tls.ca_path)
+    harbor, gitlab, jenkins = (lab.servers[t].url for t in ("harbor", "gitlab", "jenkins"))
+    harbor_auth = (lab.harbor.username, lab.harbor.password)
 
-    def post(path: str, body: dict[str, Any]) -> int:
-        auth = (lab.harbor.username, lab.harbor.password)
-        return requests.post(f"{api}{path}", json=body, auth=auth, verify=str(lab.tls.ca_path), timeout=10).status_code
+    def harbor_post(path: str, body: dict[str, Any]) -> int:
+        return requests.post(f"{harbor}/api/v2.0{path}", json=body, auth=harbor_auth, verify=ca, timeout=10).status_code
 
-    assert post("/projects", {"project_name": "shop"}) == 201
+    # What an operator made by hand before Dockyard came: the Harbor project, a robot, the GitLab
+    # group and the Jenkins folder, all with the names seed uses.
+    assert harbor_post("/projects", {"project_name": "shop"}) == 201
     pull = {"kind": "project", "namespace": "shop", "access": [{"resource": "repository", "action": "pull"}]}
     robot = {"name": "pull-prod", "level": "project", "duration": -1, "permissions": [pull], "description": "by hand"}
-    assert post("/robots", robot) == 201
+    assert harbor_post("/robots", robot) == 201
+    group = requests.post(
+        f"{gitlab}/api/v4/groups",
+        json={"name": "shop", "path": "shop", "visibility": "internal"},
+        headers={"PRIVATE-TOKEN": lab.gitlab.token},
+        verify=ca,
+        timeout=10,
+    )
+    assert group.status_code == 201
+    folder = requests.post(
+        f"{jenkins}/createItem?name=shop",
+        data=f"<{FOLDER}><description>by hand</description></{FOLDER}>".encode(),
+        headers={"Content-Type": "text/xml"},
+        auth=(lab.jenkins.user, lab.jenkins.api_token),
+        verify=ca,
+        timeout=10,
+    )
+    assert folder.status_code == 200
     first = seed()
     assert first.rc == 0, first.err
-    assert ("harbor", "project", "shop") in first.actions("update")  # adopted: scan on push switched on
-    assert ("harbor", "robot", "robot$shop+pull-prod") in first.actions("update")
+    updated = set(first.actions("update"))
+    assert {("harbor", "project", "shop"), ("harbor", "robot", "robot$shop+pull-prod")} <= updated
+    assert {("gitlab", "group", "shop"), ("jenkins", "folder", "shop")} <= updated
+    assert next(iter(lab.gitlab.groups.values()))["visibility"] == "private"
+    assert seed().doc["summary"]["update"] == 0
     lab.edit_spec(lambda spec: spec["dockyard_projects"][0].update(environments=["dev", "stage"]))
     pruned = seed(prune=True)
     assert ("harbor", "robot", "robot$shop+pull-prod") not in pruned.actions("delete")
     assert "robot$shop+pull-prod" in {r["name"] for r in lab.harbor.robots.values()}
     lab.edit_spec(lambda spec: spec.update(dockyard_projects=[]))
     gone = seed(prune=True)
-    assert ("harbor", "project", "shop") not in gone.actions("delete")
-    assert ("gitlab", "group", "shop") in gone.actions("delete") and ("jenkins", "folder", "shop") in gone.actions(
-        "delete"
-    )
+    deleted = {(tool, kind) for tool, kind, _ in gone.actions("delete")}
+    # only what seed itself created: robots, repositories, jobs and credentials; not the adopted containers
+    assert deleted == {("harbor", "robot"), ("gitlab", "repository"), ("jenkins", "job"), ("jenkins", "credential")}
     assert [p["name"] for p in lab.harbor.projects.values()] == ["shop"]
+    assert [g["path"] for g in lab.gitlab.groups.values()] == ["shop"] and "shop" in lab.jenkins.items
+    assert {s["name"] for s in gone.doc["skipped"]} == set()  # adopted objects are not even offered for pruning
+    # the adopted folder's recorded state is forgotten with what was pruned from it
+    assert parse_marker(lab.jenkins.items["shop"]["description"]) == {"created": "no"}
+    lab.edit_spec(
+        lambda spec: spec.update(dockyard_projects=[{"name": "shop", "services": [{"name": "cart", "port": 1}]}])
+    )
+    back = seed()
+    assert back.rc == 0, back.err
+    assert {
+        ("jenkins", "credential", f"shop/{c}") for c in ("harbor-push", "gitlab-deploy-key", "build-kubeconfig")
+    } <= set(back.actions("create"))

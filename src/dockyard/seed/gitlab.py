@@ -213,19 +213,24 @@ class GitlabReconciler:
                 group = self.gl.groups.create({"name": project.name, "path": project.name, **want})
                 group.customattributes.set(MARK, "created")
             return int(group.id)
+        self._update_or_adopt("group", project.name, have, want, self.gl.groups)
+        return int(have["id"])
+
+    def _update_or_adopt(self, kind: str, name: str, have: dict[str, Any], want: dict[str, Any], manager: Any) -> None:
+        """Bring an existing group or repository's settings in line; mark it ``adopted`` when seed
+        did not create it (it is then managed, but never deleted)."""
         differs = {k: v for k, v in want.items() if have.get(k) != v}
         marked = MARK in _custom(have)
-        if differs or not marked:
-            self.rec.record("group", project.name, "update", ", ".join(differs) or "adopted")
-            if self.rec.apply:
-                with self._step(f"updating group {project.name}"):
-                    if differs:
-                        self.gl.groups.update(have["id"], differs)
-                    if not marked:
-                        self.gl.groups.get(have["id"], lazy=True).customattributes.set(MARK, "adopted")
-        else:
-            self.rec.record("group", project.name, "noop")
-        return int(have["id"])
+        if not differs and marked:
+            self.rec.record(kind, name, "noop")
+            return
+        self.rec.record(kind, name, "update", ", ".join(differs) or "adopted")
+        if self.rec.apply:
+            with self._step(f"updating {kind} {name}"):
+                if differs:
+                    manager.update(have["id"], differs)
+                if not marked:
+                    manager.get(have["id"], lazy=True).customattributes.set(MARK, "adopted")
 
     # ---------------------------------------------------------------------------- repository
     def _settings(self, repo: Repo) -> dict[str, Any]:
@@ -256,18 +261,7 @@ class GitlabReconciler:
                 )
                 created.customattributes.set(MARK, "created")
             return {**_attrs(created), "empty_repo": True, "new": True, "custom_attributes": []}
-        differs = {k: v for k, v in want.items() if have.get(k) != v}
-        marked = MARK in _custom(have)
-        if differs or not marked:
-            self.rec.record("repository", repo.path, "update", ", ".join(differs) or "adopted")
-            if self.rec.apply:
-                with self._step(f"updating repository {repo.path}"):
-                    if differs:
-                        self.gl.projects.update(have["id"], differs)
-                    if not marked:
-                        self.gl.projects.get(have["id"], lazy=True).customattributes.set(MARK, "adopted")
-        else:
-            self.rec.record("repository", repo.path, "noop")
+        self._update_or_adopt("repository", repo.path, have, want, self.gl.projects)
         return have
 
     def _content(self, repo: Repo, have: dict[str, Any]) -> None:

@@ -210,11 +210,7 @@ class JenkinsReconciler:
         self, project: Project, specs: list[cfg.CredentialSpec], values: dict[str, str | None], *, exists: bool
     ) -> None:
         folder = project.name
-        current: dict[str, dict[str, Any]] = {}
-        if exists:
-            with self._step(f"listing credentials of {folder}"):
-                answer = self._open("GET", f"{_job_path(folder)}{CREDENTIALS}api/json?tree=credentials[id,description]")
-            current = {c["id"]: c for c in yaml.safe_load(answer).get("credentials") or []}
+        current = self._folder_credentials(folder) if exists else {}
         for spec in specs:
             value = values[spec.id]
             name = f"{folder}/{spec.id}"
@@ -222,10 +218,15 @@ class JenkinsReconciler:
                 if self.secrets.planned(spec.vault_key):  # dry run: generated first by a real run
                     self.rec.record("credential", name, "update" if spec.id in current else "create", spec.kind)
                 continue
-            fields = {"fp": self.secrets.fingerprints.of(value), "settings": digest(spec.settings())}
-            text = cfg.description(spec.what + ".", fields)
             have = current.get(spec.id)
-            if have is not None and (parse_marker(have.get("description")) or {}) == fields:
+            marker = parse_marker((have or {}).get("description")) or {}
+            fields = {
+                "created": "yes" if have is None else marker.get("created", "no"),  # one made by hand: adopted
+                "fp": self.secrets.fingerprints.of(value),
+                "settings": digest(spec.settings()),
+            }
+            text = cfg.description(spec.what + ".", fields)
+            if have is not None and marker == fields:
                 self.rec.record("credential", name, "noop")
                 continue
             self.rec.record("credential", name, "update" if have else "create", spec.kind)
@@ -242,9 +243,17 @@ class JenkinsReconciler:
                         body,
                         xml=True,
                     )
-        wanted = {s.id for s in specs}
+        self._credential_leftovers(folder, current, {s.id for s in specs})
+
+    def _folder_credentials(self, folder: str) -> dict[str, dict[str, Any]]:
+        with self._step(f"listing credentials of {folder}"):
+            answer = self._open("GET", f"{_job_path(folder)}{CREDENTIALS}api/json?tree=credentials[id,description]")
+        return {c["id"]: c for c in yaml.safe_load(answer).get("credentials") or []}
+
+    def _credential_leftovers(self, folder: str, current: dict[str, dict[str, Any]], wanted: set[str]) -> None:
         for cred_id, have in sorted(current.items()):
-            if cred_id in wanted or parse_marker(have.get("description")) is None:
+            created = (parse_marker(have.get("description")) or {}).get("created") == "yes"
+            if cred_id in wanted or not created:
                 continue
             if not self.prune:
                 self.rec.skip("not-in-spec", f"credential {folder}/{cred_id}", "left in place (--prune deletes it)")
@@ -294,14 +303,22 @@ class JenkinsReconciler:
         wanted = {p.name: {s.name for s in p.services} for p in self.platform.projects}
         for folder, item in sorted(items.items()):
             marker = parse_marker(item.get("description")) or {}
-            if folder not in wanted:
-                if marker.get("created") == "yes" and item.get("_class") == cfg.FOLDER_CLASS:
-                    self._delete("folder", folder, _job_path(folder))
+            if item.get("_class") != cfg.FOLDER_CLASS or (folder not in wanted and not marker):
+                continue  # not a folder, or one seed never touched
+            if folder not in wanted and marker.get("created") == "yes":
+                self._delete("folder", folder, _job_path(folder))  # with everything in it
                 continue
             for job in item.get("jobs") or []:
                 job_marker = parse_marker(job.get("description")) or {}
-                if job["name"] not in wanted[folder] and job_marker.get("created") == "yes":
+                if job["name"] not in wanted.get(folder, set()) and job_marker.get("created") == "yes":
                     self._delete("job", f"{folder}/{job['name']}", _job_path(folder, job["name"]))
+            if folder not in wanted:  # an adopted folder stays; what seed put into it goes
+                self._credential_leftovers(folder, self._folder_credentials(folder), set())
+                if self.prune and self.rec.apply and "digest" in marker:
+                    # its recorded state no longer holds: forget it, so a later run reads it again
+                    text = cfg.description(f"Project {folder}.", {"created": marker.get("created", "no")})
+                    with self._step(f"recording the state of folder {folder}"):
+                        self._open("POST", f"{_job_path(folder)}submitDescription", {"description": text})
 
     def _delete(self, kind: str, name: str, path: str) -> None:
         if not self.prune:
