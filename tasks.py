@@ -133,3 +133,21 @@ def promote(c, project, service, from_, to, repo=None, inventories=None):
     from dockyard.gitops import cli as gitops  # noqa: PLC0415
 
     _exit(gitops.promote(ROOT, inventories, project=project, service=service, from_env=from_, to_env=to, repo=repo))
+
+
+@task(
+    help={
+        "env": ENV_HELP,
+        "inventories": INV_HELP,
+        "dry-run": "show the plan and the credential wiring; change nothing",
+        "prune": "also delete objects Dockyard created that the spec no longer has",
+        "rotate": "give every Harbor robot a new secret and update its consumers",
+        "deep": "read every object again instead of trusting the recorded digests",
+        "json": "print one JSON document: changes, summary, skipped, failures",
+    }
+)
+def seed(c, env, inventories=None, dry_run=False, prune=False, rotate=False, deep=False, json=False):
+    """Seed GitLab, Harbor and Jenkins from the platform spec: plan, apply, report every object."""
+    from dockyard.seed.cli import seed_command  # noqa: PLC0415
+
+    _exit(seed_command(ROOT, inventories, env, dry_run=dry_run, prune=prune, rotate=rotate, deep=deep, as_json=json))

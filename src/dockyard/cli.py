@@ -156,8 +156,12 @@ def bootstrap(
     if rc != 0:
         err(f"bootstrap FAILED: ansible-playbook exited {rc}")
         return rc
-    out("seed: skipped: no seed reconcilers are part of this version yet")
-    return 0
+    if check:
+        out("seed: skipped: check mode changes nothing (invoke seed --dry-run shows the seed plan)")
+        return 0
+    from dockyard.seed.cli import seed_after_bootstrap  # noqa: PLC0415 (seed imports this module)
+
+    return seed_after_bootstrap(root, inv, platform)
 
 
 @guarded

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import secrets as _random
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import yaml
@@ -109,6 +109,14 @@ class Vault:
         self._data[key] = value
         self._write()
         return True
+
+    def set_many(self, values: Mapping[str, str]) -> list[str]:
+        """Store several secrets with one write; returns the keys whose value changed."""
+        changed = [k for k, v in values.items() if self._data.get(k) != v]
+        if changed:
+            self._data.update({k: values[k] for k in changed})
+            self._write()
+        return changed
 
     def delete(self, key: str) -> bool:
         if key not in self._data:

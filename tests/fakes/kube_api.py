@@ -68,7 +68,7 @@ class _Stored:
 class KubeAPI:
     """The double. ``with KubeAPI() as api:`` starts it; ``api.kubeconfig(path)`` writes a kubeconfig."""
 
-    def __init__(self, token: str = "test-token", *, crds_installed: bool = True) -> None:  # noqa: S107
+    def __init__(self, token: str = "test-token", *, crds_installed: bool = True) -> None:
         self.token = token
         self.crds_installed = crds_installed
         self.requests: list[Recorded] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -25,7 +26,7 @@ def invoke(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 def test_list_shows_the_interface() -> None:
     proc = invoke("--list")
     assert proc.returncode == 0
-    for name in ("validate", "preflight", "bootstrap", "plan"):
+    for name in ("validate", "preflight", "bootstrap", "plan", "seed"):
         assert f"  {name} " in proc.stdout
 
 
@@ -36,7 +37,7 @@ def test_validate_ok_is_one_line() -> None:
     assert len(proc.stdout.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("task", ["validate", "preflight", "bootstrap", "plan"])
+@pytest.mark.parametrize("task", ["validate", "preflight", "bootstrap", "plan", "seed"])
 def test_unknown_env_exits_2_listing_envs(task: str, sample_tree: Path) -> None:
     proc = invoke(task, "--env", "qa", "--inventories", str(sample_tree))
     assert proc.returncode == 2
@@ -51,7 +52,7 @@ def test_missing_inventory_tree_exits_2(tmp_path: Path) -> None:
     assert "nowhere: inventory tree not found" in proc.stderr
 
 
-@pytest.mark.parametrize("task", ["validate", "bootstrap", "plan"])
+@pytest.mark.parametrize("task", ["validate", "bootstrap", "plan", "seed"])
 def test_broken_spec_exits_2_with_file_and_key(task: str, edit_spec: Callable[..., Path]) -> None:
     def broken(spec: dict[str, Any]) -> None:
         spec["dockyard_projects"][0]["services"][0]["port"] = "http"
@@ -88,3 +89,22 @@ def test_local_env_before_hosts_up_says_how_to_get_it(sample_tree: Path) -> None
     proc = invoke("validate", "--env", "local", "--inventories", str(sample_tree))
     assert proc.returncode == 2
     assert "invoke hosts up" in proc.stderr
+
+
+def test_seed_dry_run_on_the_samples_says_why_each_tool_is_skipped(sample_tree: Path) -> None:
+    proc = invoke("seed", "--env", "dev", "--dry-run", "--inventories", str(sample_tree))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("seed env dev: dry run, nothing is changed")
+    for tool in ("gitlab", "harbor", "jenkins"):
+        assert f"{tool}: mode install, but this version of Dockyard has no roles/{tool}" in proc.stdout
+    assert "wiring (vault key" in proc.stdout and "harbor.robot.shop-push: Harbor robot secret" in proc.stdout
+    assert "seed INCOMPLETE: 0 create, 0 update, 0 delete, 0 noop (would change 0); 3 skipped" in proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_seed_json_is_one_document_even_when_tools_are_skipped(sample_tree: Path) -> None:
+    proc = invoke("seed", "--env", "prod", "--dry-run", "--json", "--inventories", str(sample_tree))
+    doc = json.loads(proc.stdout)
+    assert doc["summary"] == {"create": 0, "update": 0, "delete": 0, "noop": 0}
+    assert [s["name"] for s in doc["skipped"]] == ["harbor", "gitlab", "jenkins"]
+    assert any(w["vault_key"] == "harbor.robot.shop-pull-prod" for w in doc["wiring"])

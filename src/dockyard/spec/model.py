@@ -66,6 +66,30 @@ class Tool:
     token_env: str | None = None
 
 
+ImageTagScheme = Literal["commit", "build-number", "datetime"]
+
+
+@dataclass(frozen=True)
+class CiSettings:
+    """How Jenkins builds every service (``dockyard_ci``)."""
+
+    build_tag: str = "build/*"
+    release_tag: str = "release/*"
+    image_tag: ImageTagScheme = "commit"
+    build_env: str | None = None  # None: the first environment
+    bump_env: str | None = None  # None: the first environment
+    build_namespace: str = "dockyard-builds"
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    """Harbor settings for every project (``dockyard_registry``)."""
+
+    scan_on_push: bool = True
+    keep_last: int = 10
+    retention_schedule: str = "0 0 3 * * *"
+
+
 @dataclass(frozen=True)
 class Platform:
     domain: str
@@ -78,6 +102,8 @@ class Platform:
     tools: dict[str, Tool]
     mirror_hostname: str = DEFAULT_MIRROR_HOSTNAME
     mirror_registry_port: int = DEFAULT_MIRROR_REGISTRY_PORT
+    ci: CiSettings = field(default_factory=CiSettings)
+    registry: RegistrySettings = field(default_factory=RegistrySettings)
 
     def fqdn(self, short: str) -> str:
         return f"{short}.{self.domain}"
@@ -122,3 +148,13 @@ class Platform:
 
     def projects_in(self, env: str) -> list[Project]:
         return [p for p in self.projects if env in p.environments]
+
+    @property
+    def build_env(self) -> str:
+        """The environment whose cluster runs Jenkins' build pods."""
+        return self.ci.build_env or next(iter(self.environments))
+
+    @property
+    def bump_env(self) -> str:
+        """The environment whose image tag a release build sets in the deploy repo."""
+        return self.ci.bump_env or next(iter(self.environments))

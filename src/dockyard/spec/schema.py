@@ -142,6 +142,42 @@ TOOL: dict[str, Any] = {
     "then": {"required": ["url"]},
 }
 
+# A git tag glob for the CI tag rules: '*' matches anything (also '/'), '?' one character.
+TAG_GLOB: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^[A-Za-z0-9._/*?-]+$",
+    "x-fix": "give a tag glob such as 'release/*' (letters, digits, '.', '_', '-', '/', '*', '?')",
+}
+
+CI: dict[str, Any] = {
+    # How Jenkins builds every service; read by the seed (job parameters, GitLab tag protection).
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "build_tag": TAG_GLOB,  # builds and tests (default build/*)
+        "release_tag": TAG_GLOB,  # also pushes to Harbor and bumps the first environment (default release/*)
+        "image_tag": {"enum": ["commit", "build-number", "datetime"]},  # default commit (short SHA)
+        "build_env": _dns_label,  # whose cluster runs the build pods (default: the first environment)
+        "bump_env": _dns_label,  # whose values.yaml a release build bumps (default: the first environment)
+        "build_namespace": _dns_label,  # namespace of the build pods (default dockyard-builds)
+    },
+}
+
+REGISTRY: dict[str, Any] = {
+    # Harbor project settings for every project.
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "scan_on_push": {"type": "boolean"},  # default true
+        "keep_last": {"type": "integer", "minimum": 1, "maximum": 10000},  # tag retention, default 10
+        "retention_schedule": {
+            "type": "string",
+            "pattern": r"^\S+(\s+\S+){5}$",
+            "x-fix": "give Harbor's 6-field cron (seconds first), such as '0 0 3 * * *'",
+        },
+    },
+}
+
 MINIMUMS: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -257,6 +293,8 @@ SPEC: dict[str, Any] = {
         "dockyard_argocd_ingress_class": {"type": "string"},
         "dockyard_argocd_prod_sync_groups": _string_list,
         "dockyard_preflight_ssh_timeout_s": {"type": "number", "minimum": 1},
+        "dockyard_ci": CI,
+        "dockyard_registry": REGISTRY,
     },
     "$defs": {
         "resource_list": {

@@ -20,9 +20,11 @@ from dockyard.spec.model import (
     DEFAULT_MIRROR_HOSTNAME,
     DEFAULT_MIRROR_REGISTRY_PORT,
     TOOLS,
+    CiSettings,
     Environment,
     Platform,
     Project,
+    RegistrySettings,
     Service,
     Tool,
 )
@@ -155,6 +157,7 @@ def _cross_reference_problems(inv: LoadedInventory) -> Iterator[Problem]:
     yield from _project_problems(inv, env_names)
     yield from _tool_problems(inv)
     yield from _hostname_collisions(inv, env_names)
+    yield from _ci_problems(inv, env_names)
     layout = spec.get("dockyard_argocd_layout")
     central = spec.get("dockyard_argocd_central_env")
     if layout == "central" and central not in env_names:
@@ -343,6 +346,29 @@ def _hostname_collisions(inv: LoadedInventory, env_names: list[str]) -> Iterator
                     )
 
 
+def _ci_problems(inv: LoadedInventory, env_names: list[str]) -> Iterator[Problem]:
+    ci = inv.spec.get("dockyard_ci")
+    if not isinstance(ci, dict):
+        return
+    for key in ("build_env", "bump_env"):
+        env = ci.get(key)
+        if isinstance(env, str) and env_names and env not in env_names:
+            yield _problem(
+                inv,
+                ["dockyard_ci", key],
+                f"unknown environment {env!r}",
+                f"use one of: {', '.join(env_names)}",
+            )
+    build, release = ci.get("build_tag", "build/*"), ci.get("release_tag", "release/*")
+    if isinstance(build, str) and build == release:
+        yield _problem(
+            inv,
+            ["dockyard_ci", "release_tag"],
+            f"is the same pattern as build_tag ({build!r})",
+            "give release tags their own pattern, such as 'release/*'",
+        )
+
+
 # ------------------------------------------------------------------------------------ the model
 
 
@@ -398,4 +424,6 @@ def build(spec: dict[str, Any]) -> Platform:
         tools=tools,
         mirror_hostname=spec.get("dockyard_mirror_hostname", DEFAULT_MIRROR_HOSTNAME),
         mirror_registry_port=spec.get("dockyard_mirror_registry_port", DEFAULT_MIRROR_REGISTRY_PORT),
+        ci=CiSettings(**spec.get("dockyard_ci", {})),
+        registry=RegistrySettings(**spec.get("dockyard_registry", {})),
     )

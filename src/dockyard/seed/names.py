@@ -1,0 +1,107 @@
+"""The names seed gives things: objects in each tool, and the vault keys of their secrets.
+
+One place, so that the reconcilers, the wiring report and the Jenkinsfile agree.
+"""
+
+from __future__ import annotations
+
+from dockyard.spec.model import Platform, Project, Service
+
+# Every object Dockyard manages says so where people look (descriptions); the machine-readable
+# marker lives in a field each reconciler documents (custom attributes, robot description, ...).
+MANAGED_NOTE = "Managed by Dockyard (invoke seed): changes made here are overwritten."
+
+# ------------------------------------------------------------------------------------- vault keys
+FINGERPRINT_KEY = "seed.fingerprint-key"  # HMAC key for fingerprints of secrets (never leaves the vault)
+
+
+# GitLab's administrator token: the same key `invoke promote` reads (dockyard.gitops.gitlab_mr).
+GITLAB_ROOT_TOKEN_KEY = "gitlab.root_token"  # noqa: S105 (a vault key's name)
+
+
+def admin_token_key(tool: str) -> str:
+    """The vault key of a tool's admin credential (GitLab: a token; Harbor, Jenkins: user:secret)."""
+    return GITLAB_ROOT_TOKEN_KEY if tool == "gitlab" else f"{tool}.admin_token"
+
+
+def robot_secret_key(project: str, robot: str) -> str:
+    return f"harbor.robot.{project}-{robot}"
+
+
+def jenkins_deploy_key_key(project: str) -> str:
+    """The private half (OpenSSH format) of Jenkins' GitLab deploy key for ``project``."""
+    return f"gitlab.deploy-key.{project}-jenkins"
+
+
+def argocd_deploy_key_key(env: str, project: str) -> str:
+    """The private half of the deploy key the Argo CD of ``env`` reads ``project``'s deploy repo
+    with: the key the argocd phase fills the repository Secret from (dockyard.gitops.names.deploy_key)."""
+    return f"argocd.{env}.deploy_key.{project}"
+
+
+def webhook_token_key(project: str) -> str:
+    return f"gitlab.webhook-token.{project}"
+
+
+def kubeconfig_key(env: str) -> str:
+    """A kubeconfig for Jenkins' build pods in ``env``'s cluster; written by the cluster phase or
+    the operator, read by seed."""
+    return f"kube.{env}.jenkins-kubeconfig"
+
+
+# ------------------------------------------------------------------------------------------ Harbor
+ROBOT_PREFIX = "robot$"  # Harbor's default robot name prefix
+PUSH_ROBOT = "push"
+
+
+def pull_robot(env: str) -> str:
+    return f"pull-{env}"
+
+
+def robot_full_name(project: str, robot: str) -> str:
+    """The name Harbor gives a project robot: ``robot$<project>+<name>``."""
+    return f"{ROBOT_PREFIX}{project}+{robot}"
+
+
+# ------------------------------------------------------------------------------------------ GitLab
+JENKINS = "jenkins"
+HOOK_NAME = "dockyard-jenkins"
+DEFAULT_BRANCH = "main"
+
+
+def argocd_consumer(env: str) -> str:
+    return f"argocd-{env}"
+
+
+def deploy_key_title(project: str, consumer: str) -> str:
+    return f"dockyard:{project}:{consumer}"
+
+
+def source_repo_path(project: Project, service: Service) -> str:
+    return f"{project.name}/{service.name}"
+
+
+def source_repo_url(platform: Platform, project: Project, service: Service) -> str:
+    return f"git@{platform.tool_hostname('gitlab')}:{source_repo_path(project, service)}.git"
+
+
+# ----------------------------------------------------------------------------------------- Jenkins
+CLOUD = "dockyard"
+POD_TEMPLATE = "dockyard-build"
+SYSTEM_CLUSTER_CREDENTIAL = "dockyard-build-cluster"  # the kubernetes cloud's (system) credential
+HARBOR_CREDENTIAL = "harbor-push"
+GITLAB_CREDENTIAL = "gitlab-deploy-key"
+KUBECONFIG_CREDENTIAL = "build-kubeconfig"
+
+
+def jenkins_job(project: Project, service: Service) -> str:
+    return f"{project.name}/{service.name}"
+
+
+def jenkins_webhook_url(platform: Platform, project: Project, service: Service) -> str:
+    """The GitLab plugin's per-job webhook endpoint."""
+    return f"{platform.tool_url('jenkins')}/project/{project.name}/{service.name}"
+
+
+# --------------------------------------------------------------------- consumers outside seed
+IMAGE_PULL_SECRET = "harbor-pull"  # noqa: S105 (a Secret's name) - the image pull Secret in each environment namespace of a project
