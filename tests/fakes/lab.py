@@ -131,12 +131,3 @@ class SeedLab:
 
     def violations(self) -> list[str]:
         return [*self.gitlab.violations, *self.harbor.violations, *self.jenkins.violations]
-
-
-def deploy_tree(project_name: str, services: list[str], envs: list[str]) -> dict[str, bytes]:
-    """A small explicit deploy repo tree, standing in for the generator of issue 4 in tests."""
-    files = {"chart/Chart.yaml": f"apiVersion: v2\nname: {project_name}\nversion: 0.1.0\n".encode()}
-    for env in envs:
-        for service in services:
-            files[f"envs/{env}/{service}/values.yaml"] = f'image:\n  repository: r/{service}\n  tag: ""\n'.encode()
-    return files

@@ -17,9 +17,10 @@ from typing import Any
 
 from dockyard import cli, secrets
 from dockyard.secrets import Vault
+from dockyard.seed import content
 from dockyard.seed.access import tool_access
 from dockyard.seed.run import ORDER, SeedOptions, seed
-from tests.fakes.lab import SeedLab, deploy_tree
+from tests.fakes.lab import SeedLab
 
 
 def _spec(projects: int, services: int) -> Any:
@@ -73,9 +74,7 @@ def _run(lab: SeedLab, projects: int, services: int) -> int:
             accesses,
             SeedOptions(),
             versions=inv.spec["dockyard_catalogue"],
-            deploy_content=lambda project: deploy_tree(
-                project.name, [s.name for s in project.services], list(project.environments)
-            ),
+            deploy_content=lambda project: content.deploy_repo_content(platform, project),
         )
         elapsed = time.perf_counter() - start
         counts = lab.counts()

@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 
 from dockyard import secrets
-from dockyard.seed import content
 from dockyard.seed.cli import seed_command
-from tests.fakes.lab import SeedLab, deploy_tree
+from tests.fakes.lab import SeedLab
 
 
 @pytest.fixture
@@ -24,14 +23,6 @@ def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SeedLab]:
     for name, value in lab.jenkins_env().items():
         monkeypatch.setenv(name, value)
     lab.store_admin_credentials()
-    # The deploy repo generator is issue 4's; these tests stand in a small explicit tree for it.
-    monkeypatch.setattr(
-        content,
-        "deploy_repo_content",
-        lambda platform, project: deploy_tree(
-            project.name, [s.name for s in project.services], list(project.environments)
-        ),
-    )
     yield lab
     lab.stop()
     assert lab.violations() == [], "a double saw a request or answered outside the vendor's API"

@@ -15,7 +15,8 @@ import requests
 import yaml
 
 from dockyard import cli
-from dockyard.seed import content, names, sshkeys
+from dockyard.gitops import deploy_repo
+from dockyard.seed import names, sshkeys
 from dockyard.seed.cli import seed_after_bootstrap
 from dockyard.seed.markers import parse_marker
 from tests.fakes.lab import SeedLab
@@ -24,7 +25,6 @@ from tests.integration.conftest import Seed
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDER = "com.cloudbees.hudson.plugins.folder.Folder"
-REAL_DEPLOY_CONTENT = content.deploy_repo_content  # before the lab fixture stands a tree in for it
 
 SERVICES = ("cart", "web")
 ENVS = ("dev", "stage", "prod")
@@ -405,20 +405,12 @@ def test_tls_is_verified_against_the_ca_the_spec_names(
     assert lab.harbor.projects == {}
 
 
-def test_the_deploy_repo_waits_for_its_generator(lab: SeedLab, seed: Seed, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(content, "deploy_repo_content", REAL_DEPLOY_CONTENT)  # dockyard.gitops (issue 4)
-    monkeypatch.setitem(__import__("sys").modules, content.GENERATOR, None)  # as on a branch without it
-    result = seed()
-    assert result.rc == 1
-    (skip,) = [s for s in result.doc["skipped"] if s["kind"] == "repository-content"]
-    assert skip == {
-        "tool": "gitlab",
-        "kind": "repository-content",
-        "name": "shop/shop-deploy",
-        "reason": "deploy repo generator not available (issue 4)",
-    }
+def test_the_deploy_repo_starts_from_the_generator(lab: SeedLab, seed: Seed) -> None:
+    assert seed().rc == 0
     deploy = lab.gitlab.project("shop/shop-deploy")
-    assert lab.gitlab.files[deploy["id"]] == {}  # left empty, so the next run fills it
+    _inv, platform = cli.load(lab.root, str(lab.tree), "dev")
+    expected = deploy_repo.deploy_repo_files(platform, platform.projects[0])
+    assert set(lab.gitlab.files[deploy["id"]]) == set(expected)
 
 
 def test_json_is_one_document(lab: SeedLab, seed: Seed) -> None:

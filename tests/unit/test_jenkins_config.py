@@ -116,7 +116,7 @@ def test_pod_template_images_come_from_the_catalogue_or_the_mirror() -> None:
     images = cfg.build_images(p, VERSIONS)
     assert images == {"buildah": "quay.io/buildah/stable:v1.43.0", "alpine-git": "docker.io/alpine/git:v2.52.0"}
     airgapped = cfg.build_images(platform(dockyard_airgap=True), VERSIONS)
-    assert airgapped["buildah"] == "mirror.platform.example.com:5000/buildah/stable:v1.43.0"
+    assert airgapped["buildah"] == "mirror.platform.example.com:5000/quay.io/buildah/stable:v1.43.0"
     cloud = cfg.cloud(p, cfg.Cluster("https://k8s:6443", "PEM"), images)["kubernetes"]
     (template,) = cloud["templates"]
     assert template["name"] == names.POD_TEMPLATE == template["label"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,7 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from dockyard.problems import DockyardError, InvalidInput, SpecInvalid
+from dockyard.gitops import deploy_repo
+from dockyard.problems import InvalidInput, SpecInvalid
 from dockyard.secrets import Vault
 from dockyard.seed import access, content, names, sshkeys, wiring
 from dockyard.seed.changes import Recorder, Report
@@ -159,18 +158,10 @@ def test_an_installed_tool_needs_its_role_and_the_internal_ca(tmp_path: Path, va
 
 
 # ----------------------------------------------------------------------------------- content
-def test_deploy_repo_content_comes_only_from_the_generator(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_deploy_repo_content_comes_from_the_generator() -> None:
     p = platform()
-    monkeypatch.setitem(sys.modules, content.GENERATOR, None)
-    with pytest.raises(DockyardError, match=r"deploy repo generator not available \(issue 4\)"):
-        content.deploy_repo_content(p, p.projects[0])
+    assert content.deploy_repo_content(p, p.projects[0]) == deploy_repo.deploy_repo_files(p, p.projects[0])
     assert content.values_path("dev", "cart") == "envs/dev/cart/values.yaml"
-    generator = types.ModuleType(content.GENERATOR)
-    generator.deploy_repo_files = lambda platform, project, existing=None: {"x": project.name.encode()}  # type: ignore[attr-defined]
-    generator.values_path = lambda env, service: f"values/{env}/{service}.yaml"  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, content.GENERATOR, generator)
-    assert content.deploy_repo_content(p, p.projects[0]) == {"x": b"shop"}
-    assert content.values_path("dev", "cart") == "values/dev/cart.yaml"
 
 
 # ------------------------------------------------------------------------------------ wiring

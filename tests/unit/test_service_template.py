@@ -206,7 +206,7 @@ def test_air_gapped_templates_take_the_base_image_from_the_mirror() -> None:
     p = platform(dockyard_airgap=True)
     project = p.projects[0]
     text = service_template.render(p, project, project.services[0])["Dockerfile"].decode()
-    assert "ARG BASE_IMAGE=mirror.platform.example.com:5000/library/alpine:3.22" in text
+    assert "ARG BASE_IMAGE=mirror.platform.example.com:5000/docker.io/library/alpine:3.22" in text
 
 
 def test_rendering_is_deterministic() -> None:
