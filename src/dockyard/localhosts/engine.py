@@ -3,6 +3,7 @@ and stopped again only when Dockyard started it (its PID is recorded)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -83,10 +84,23 @@ def stop_if_started(state_dir: Path, timeout_s: float = 90) -> bool:
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if not Path(f"/proc/{pid}").exists():
+        if not _alive(pid):
             return True
         time.sleep(0.2)
     raise DockyardError(f"dockerd (pid {pid}) did not stop within {timeout_s:.0f}s")
+
+
+def _alive(pid: int) -> bool:
+    """Whether the process still runs; an exited child of ours is reaped (it is a zombie until then)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    if state == "Z":
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        return False
+    return True
 
 
 def _is_dockerd(pid: int) -> bool:
