@@ -1,5 +1,5 @@
 """TEST DOUBLE of the GitLab REST API v4: groups, projects, repository commits, deploy keys, project
-hooks, protected branches and tags, custom attributes.
+hooks, protected branches and tags, custom attributes, merge requests (list and create).
 
 This is not GitLab. GitLab publishes no OpenAPI document for these endpoints that is vendored here
 (see ../shared/reference/gitlab/SOURCES.md), so the double follows the documented REST API
@@ -79,6 +79,21 @@ LIST_PARAMS = {
     "pagination",
     "order_by",
     "sort",
+    # merge requests (docs.gitlab.com/api/merge_requests: list project merge requests)
+    "source_branch",
+    "target_branch",
+    "state",
+}
+# docs.gitlab.com/api/merge_requests: create MR (the attributes promote sends, and their neighbours)
+MR_ATTRS = {
+    "source_branch",
+    "target_branch",
+    "title",
+    "description",
+    "remove_source_branch",
+    "assignee_id",
+    "labels",
+    "squash",
 }
 
 
@@ -106,6 +121,7 @@ class GitlabDouble:
         self.tags: dict[int, dict[str, dict[str, Any]]] = {}
         self.group_attrs: dict[int, dict[str, str]] = {}
         self.project_attrs: dict[int, dict[str, str]] = {}
+        self.merge_requests: dict[int, list[dict[str, Any]]] = {}  # project id -> merge requests
         self.violations: list[str] = []
         self._id = 0
         self._lock = threading.RLock()
@@ -158,6 +174,10 @@ class GitlabDouble:
             ("GET", r"/projects/(?P<pid>\d+)/protected_tags", self._list_tags, None),
             ("POST", r"/projects/(?P<pid>\d+)/protected_tags", self._protect_tag, TAG_ATTRS),
             ("DELETE", r"/projects/(?P<pid>\d+)/protected_tags/(?P<name>.+)", self._unprotect_tag, set()),
+            ("GET", r"/projects/(?P<pid>\d+)/merge_requests", self._list_mrs, None),
+            ("POST", r"/projects/(?P<pid>\d+)/merge_requests", self._create_mr, MR_ATTRS),
+            # last: a project by id or by its full path (python-gitlab's projects.get("group/name"))
+            ("GET", r"/projects/(?P<ref>\d+|[^/]+(?:/[^/]+)+)", self._get_project, None),
         ]
         for method, pattern, fn, allowed in routes:
             match = re.fullmatch(pattern, path)
@@ -272,6 +292,53 @@ class GitlabDouble:
         attrs = _truthy(request.arg("with_custom_attributes"))
         items = [self._project_view(p, attrs) for _, p in sorted(self.projects.items())]
         return self._page(items, request, "/projects")
+
+    def _get_project(self, _request: Request, _body: Any, ref: str) -> Response:
+        for pid, project in self.projects.items():
+            if str(pid) == ref or project["path_with_namespace"] == ref:
+                return Response(200, self._project_view(project, False))
+        return _msg(404, "404 Project Not Found")
+
+    # ------------------------------------------------------------------------ merge requests
+    def _list_mrs(self, request: Request, _body: Any, pid: int) -> Response:
+        if pid not in self.projects:
+            return _msg(404, "404 Project Not Found")
+        wanted = {k: request.arg(k) for k in ("source_branch", "target_branch", "state")}
+        items = [
+            mr
+            for mr in self.merge_requests.get(pid, [])
+            if all(v is None or v == "all" or mr[k] == v for k, v in wanted.items())
+        ]
+        return self._page(items, request, f"/projects/{pid}/merge_requests")
+
+    def _create_mr(self, _request: Request, body: dict[str, Any], pid: int) -> Response:
+        project = self.projects.get(pid)
+        if project is None:
+            return _msg(404, "404 Project Not Found")
+        missing = [k for k in ("source_branch", "target_branch", "title") if not body.get(k)]
+        if missing:
+            return _msg(400, f"{', '.join(missing)} is missing")
+        mrs = self.merge_requests.setdefault(pid, [])
+        for mr in mrs:
+            same = (mr["source_branch"], mr["target_branch"]) == (body["source_branch"], body["target_branch"])
+            if same and mr["state"] == "opened":
+                return _msg(409, ["Another open merge request already exists for this source branch"])
+        iid = len(mrs) + 1
+        mr = {
+            "id": self._next(),
+            "iid": iid,
+            "project_id": pid,
+            "title": body["title"],
+            "description": body.get("description", ""),
+            "state": "opened",
+            "source_branch": body["source_branch"],
+            "target_branch": body["target_branch"],
+            "force_remove_source_branch": bool(body.get("remove_source_branch", False)),
+            "created_at": _now(),
+            "web_url": f"https://{self.host}/{project['path_with_namespace']}/-/merge_requests/{iid}",
+        }
+        mrs.append(mr)
+        return Response(201, mr)
 
     def _create_project(self, _request: Request, body: dict[str, Any]) -> Response:
         group = self.groups.get(int(body.get("namespace_id") or 0))

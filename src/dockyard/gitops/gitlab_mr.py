@@ -28,6 +28,7 @@ OpenMergeRequest = Callable[[MergeRequest], str]
 def open_merge_request(request: MergeRequest, *, token: str, ca_file: Path | None = None) -> str:
     """Open the merge request, or find the open one for the same branches; returns its web URL."""
     import gitlab  # noqa: PLC0415 (only needed on this path)
+    import requests  # noqa: PLC0415
 
     client = gitlab.Gitlab(request.gitlab_url, private_token=token, ssl_verify=str(ca_file) if ca_file else True)
     try:
@@ -51,6 +52,13 @@ def open_merge_request(request: MergeRequest, *, token: str, ca_file: Path | Non
             f"{request.gitlab_url}: merge request for {request.project_path} {request.source_branch}: "
             f"{exc.response_code or ''} {exc.error_message}".strip()
         ) from None
+    except requests.exceptions.SSLError:
+        raise DockyardError(
+            f"{request.gitlab_url}: TLS verification failed "
+            f"(give the GitLab tool's ca_file, or check that the internal CA issued its certificate)"
+        ) from None
+    except requests.exceptions.RequestException as exc:
+        raise DockyardError(f"{request.gitlab_url}: cannot reach GitLab: {type(exc).__name__}") from None
 
 
 def gitlab_opener(token_env: str | None, vault_token: str | None, ca_file: Path | None) -> OpenMergeRequest:
