@@ -26,7 +26,7 @@ def repo_root() -> Path:
 def sample_tree(tmp_path: Path) -> Path:
     """A copy of the sample inventories (platform, dev, stage, prod) a test may edit."""
     tree = tmp_path / "inventories"
-    shutil.copytree(ROOT / "inventories", tree, ignore=shutil.ignore_patterns("local"))
+    shutil.copytree(ROOT / "inventories", tree, ignore=shutil.ignore_patterns("local", "vault.yml"))
     return tree
 
 

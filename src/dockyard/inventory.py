@@ -301,6 +301,11 @@ def _ansible_error_line(exc: BaseException, default_file: Path) -> str:
     if tag:
         where = tag
     text = _first_line(exc)
+    if "decryption failed" in text.lower():
+        return (
+            f"{where}: (file): cannot decrypt a vault file with the vault password in use "
+            f"(set ANSIBLE_VAULT_PASSWORD_FILE to the password file it was encrypted with)"
+        )
     if "vault" in text.lower() and "secret" in text.lower():
         return (
             f"{where}: (file): vault-encrypted but no vault password is configured "

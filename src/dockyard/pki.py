@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +23,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from dockyard.files import write_atomic
 
 CA_VALIDITY_DAYS = 3650
 CERT_VALIDITY_DAYS = 397  # the browsers' limit for publicly trusted certificates; a sane default
@@ -143,8 +144,8 @@ def load_or_create_ca(
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA384())
     )
-    write_file(key_path, _key_pem(key), 0o600)
-    write_file(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    write_atomic(key_path, _key_pem(key), 0o600)
+    write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
     return CertificateAuthority(directory, cert, key), True
 
 
@@ -199,22 +200,9 @@ def ensure_cert(
     if not check:
         certs.mkdir(parents=True, exist_ok=True, mode=0o700)
         cert_pem, key_pem = ca.sign(request, validity_days)
-        write_file(key_path, key_pem, 0o600)
-        write_file(cert_path, cert_pem, 0o644)
+        write_atomic(key_path, key_pem, 0o600)
+        write_atomic(cert_path, cert_pem, 0o644)
     return CertResult(request.name, action, reason)
-
-
-def write_file(path: Path, data: bytes, mode: int) -> None:
-    """Write atomically with the final mode set before any byte lands."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:

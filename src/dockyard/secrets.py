@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import os
 import secrets as _random
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import yaml
 
+from dockyard.files import write_atomic
 from dockyard.inventory import PLATFORM, InventoryTree
 from dockyard.problems import DockyardError, InvalidInput
 
@@ -38,7 +38,7 @@ def password_file(state_dir: Path) -> Path:
     path = state_dir / "vault-password"
     if not path.exists():
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        _write_private(path, _random.token_urlsafe(32).encode() + b"\n")
+        write_atomic(path, _random.token_urlsafe(32).encode() + b"\n", 0o600)
     return path
 
 
@@ -137,20 +137,8 @@ class Vault:
     def _write(self) -> None:
         plain = yaml.safe_dump({VAULT_VAR: dict(sorted(self._data.items()))}, default_flow_style=False).encode()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        _write_private(self.path, self._lib.encrypt(plain))
+        write_atomic(self.path, self._lib.encrypt(plain), 0o600)
 
 
 def random_password(length: int = 32) -> str:
     return _random.token_urlsafe(length)
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

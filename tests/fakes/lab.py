@@ -53,7 +53,7 @@ class SeedLab:
     def write_tree(self, change: Callable[[dict[str, Any]], None] | None = None) -> Path:
         """A copy of the sample inventories with every tool external, pointing at the doubles."""
         if not self.tree.exists():
-            shutil.copytree(ROOT / "inventories", self.tree, ignore=shutil.ignore_patterns("local"))
+            shutil.copytree(ROOT / "inventories", self.tree, ignore=shutil.ignore_patterns("local", "vault.yml"))
         path = self.tree / SPEC_FILE
         spec = yaml.safe_load((ROOT / "inventories" / SPEC_FILE).read_text())
         spec["dockyard_tools"] = {

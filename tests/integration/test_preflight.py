@@ -42,7 +42,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sshd.Sshd]:
 def lab_tree(tmp_path: Path, server: sshd.Sshd, *, key: Path | None = None, port: int | None = None) -> Path:
     """The sample tree with every host pointed at the test sshd, minimums sized for this machine."""
     tree = tmp_path / "inventories"
-    shutil.copytree(ROOT / "inventories", tree, ignore=shutil.ignore_patterns("local"))
+    shutil.copytree(ROOT / "inventories", tree, ignore=shutil.ignore_patterns("local", "vault.yml"))
     conn = {
         "ansible_host": "127.0.0.1",
         "ansible_port": port or server.port,

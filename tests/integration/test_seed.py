@@ -495,7 +495,7 @@ def test_bootstrap_reports_tools_it_cannot_seed_yet(
     lab: SeedLab, capsys: pytest.CaptureFixture[str], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     samples = tmp_path_factory.mktemp("samples") / "inventories"
-    shutil.copytree(ROOT / "inventories", samples, ignore=shutil.ignore_patterns("local"))
+    shutil.copytree(ROOT / "inventories", samples, ignore=shutil.ignore_patterns("local", "vault.yml"))
     inv, platform = cli.load(lab.root, str(samples), "dev")  # the samples: every tool mode install
     assert seed_after_bootstrap(lab.root, inv, platform) == 0
     out = capsys.readouterr().out

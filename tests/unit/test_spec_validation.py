@@ -21,8 +21,8 @@ def load_and_validate(tree: Path, env: str = "dev") -> Any:
 
 
 @pytest.mark.parametrize("env", ["dev", "stage", "prod"])
-def test_samples_are_valid(repo_root: Path, env: str) -> None:
-    platform = load_and_validate(repo_root / "inventories", env)
+def test_samples_are_valid(sample_tree: Path, env: str) -> None:
+    platform = load_and_validate(sample_tree, env)
     assert [p.name for p in platform.projects] == ["shop"]
     shop = platform.projects[0]
     assert [(s.name, s.port) for s in shop.services] == [("cart", 8080), ("web", 3000)]

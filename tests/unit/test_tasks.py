@@ -30,8 +30,8 @@ def test_list_shows_the_interface() -> None:
         assert f"  {name} " in proc.stdout
 
 
-def test_validate_ok_is_one_line() -> None:
-    proc = invoke("validate", "--env", "dev")
+def test_validate_ok_is_one_line(sample_tree: Path) -> None:
+    proc = invoke("validate", "--env", "dev", "--inventories", str(sample_tree))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("validate OK: env dev")
     assert len(proc.stdout.strip().splitlines()) == 1

@@ -8,13 +8,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dockyard.files import write_atomic
 from dockyard.gitops import apps_repo, argocd_objects, deploy_repo, names, yamlio
 from dockyard.spec.model import Platform
 
@@ -86,7 +85,7 @@ def write_tree(
                 path.chmod(mode)
             report.unchanged += 1
             continue
-        _write_atomic(path, content, mode)
+        write_atomic(path, content, mode)
         report.written += 1
     for rel in sorted(read_tree(base, tuple(owned))):
         if rel not in files:
@@ -121,16 +120,3 @@ def check_shared_argocd(platform: Platform, layouts: Iterable[EnvLayout]) -> Non
         by_argocd.setdefault(names.argocd_env(platform, layout.env), []).extend(layout.objects)
     for objects in by_argocd.values():
         argocd_objects.check_unique(objects)
-
-
-def _write_atomic(path: Path, content: bytes, mode: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
