@@ -16,7 +16,7 @@ from ansible.plugins.lookup import LookupBase
 
 from dockyard import catalogue
 from dockyard.problems import DockyardError
-from dockyard.spec.model import DEFAULT_MIRROR_HOSTNAME, DEFAULT_MIRROR_REGISTRY_PORT
+from dockyard.spec.variables import build, has_mirror, spec_from
 
 DOCUMENTATION = """
 name: dockyard_artefact
@@ -35,21 +35,12 @@ class LookupModule(LookupBase):
         if not terms or len(terms) > 2:
             raise AnsibleLookupError("dockyard_artefact: give a component and optionally an artefact id")
         v = variables or {}
-        templar = self._templar
-        get = lambda name, default=None: templar.template(v[name]) if name in v else default  # noqa: E731
-        domain = get("dockyard_domain")
-        mirror_fqdn = f"{get('dockyard_mirror_hostname', DEFAULT_MIRROR_HOSTNAME)}.{domain}"
-        port = get("dockyard_mirror_registry_port", DEFAULT_MIRROR_REGISTRY_PORT)
-        has_mirror = bool((get("groups") or {}).get("mirror"))
-        source = catalogue.Source(
-            airgap=bool(get("dockyard_airgap", False)),
-            mirror_fqdn=mirror_fqdn if has_mirror else None,
-            mirror_registry=f"{mirror_fqdn}:{port}" if has_mirror else None,
-        )
         try:
+            spec = spec_from(v, self._templar.template)
+            source = catalogue.Source.of(build(spec), has_mirror(self._templar.template(v.get("groups", {}))))
             art = catalogue.artefact(
-                get("dockyard_catalogue") or {}, str(terms[0]), str(terms[1]) if len(terms) > 1 else None
+                spec.get("dockyard_catalogue") or {}, str(terms[0]), str(terms[1]) if len(terms) > 1 else None
             )
             return [catalogue.resolve(art, source)]
-        except DockyardError as exc:
+        except (DockyardError, KeyError) as exc:
             raise AnsibleLookupError(f"dockyard_artefact: {exc}") from None

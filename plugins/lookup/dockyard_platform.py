@@ -4,6 +4,7 @@
     {{ lookup('dockyard_platform', 'cert_requests') }}        server certificates the internal CA issues
     {{ lookup('dockyard_platform', 'internal_registries') }}  registries the platform runs (host[:port])
     {{ lookup('dockyard_platform', 'spec') }}                 the dockyard_* variables, without the vault
+    {{ lookup('dockyard_platform', 'mirror') }}               {present, fqdn, port, registry} of the mirror
 
 The spec is read from the play's variables (inventory, vars files or extra vars alike); host
 addresses from ``dockyard_address`` or ``ansible_host`` of each host.
@@ -18,7 +19,7 @@ from ansible.plugins.lookup import LookupBase
 
 from dockyard import service_names
 from dockyard.problems import DockyardError
-from dockyard.spec.validate import build
+from dockyard.spec.variables import build, mirror_facts, spec_from
 
 DOCUMENTATION = """
 name: dockyard_platform
@@ -31,7 +32,7 @@ options:
     required: true
 """
 
-FACTS = ("service_addresses", "cert_requests", "internal_registries", "spec")
+FACTS = ("service_addresses", "cert_requests", "internal_registries", "spec", "mirror")
 
 
 class LookupModule(LookupBase):
@@ -40,7 +41,7 @@ class LookupModule(LookupBase):
             raise AnsibleLookupError(f"dockyard_platform: give one of {', '.join(FACTS)}")
         v = variables or {}
         templar = self._templar
-        spec = {k: templar.template(v[k]) for k in v if str(k).startswith("dockyard_")}
+        spec = spec_from(v, templar.template)
         groups = templar.template(v.get("groups", {}))
         hostvars = v.get("hostvars", {})
 
@@ -55,6 +56,8 @@ class LookupModule(LookupBase):
             env = spec.get("dockyard_env")
             if terms[0] == "service_addresses":
                 return [service_names.service_addresses(platform, groups, address_of, env)]
+            if terms[0] == "mirror":
+                return [mirror_facts(platform, groups)]
             if terms[0] == "cert_requests":
                 return [
                     [

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dockyard.problems import InvalidInput
+from dockyard.spec.model import Platform
 
 UNKNOWN = "unknown"
 APT = "apt"
@@ -54,6 +55,15 @@ class Source:
     @property
     def uses_mirror(self) -> bool:
         return self.airgap
+
+    @classmethod
+    def of(cls, platform: Platform, has_mirror: bool) -> Source:
+        """The platform's source: its mirror's names only when the inventory has a mirror host."""
+        return cls(
+            airgap=platform.airgap,
+            mirror_fqdn=platform.mirror_fqdn if has_mirror else None,
+            mirror_registry=platform.mirror_registry if has_mirror else None,
+        )
 
 
 def artefact(catalogue: dict[str, Any], component: str, artefact_id: str | None = None) -> Artefact:

@@ -5,12 +5,10 @@ its upstream name, through the configured mirror, with TLS verified against the 
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,26 +16,16 @@ import pytest
 
 from dockyard.localhosts import hosts as local
 from dockyard.localhosts.engine import DOCKER
+from tests import cli_runner
 
 ROOT = Path(__file__).resolve().parents[2]
-INVOKE = str(Path(sys.executable).parent / "invoke")
 RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 pytestmark = pytest.mark.hosts
 
 
-def invoke(*args: str, timeout: int = 1800) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "ANSIBLE_CONFIG"}
-    env["ANSIBLE_NOCOLOR"] = "1"
-    return subprocess.run(
-        [INVOKE, "-r", str(ROOT), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=timeout,
-    )
+def invoke(*args: str) -> subprocess.CompletedProcess[str]:
+    return cli_runner.invoke(*args, timeout=1800)
 
 
 def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.cli_runner import invoke
 from tests.integration import sshd
 
 ROOT = Path(__file__).resolve().parents[2]
-INVOKE = str(Path(sys.executable).parent / "invoke")
 
 pytestmark = pytest.mark.skipif(not sshd.SSHD.exists(), reason="needs Debian's openssh-server (scripts/setup.sh)")
 
@@ -72,16 +70,7 @@ def lab_tree(tmp_path: Path, server: sshd.Sshd, *, key: Path | None = None, port
 
 
 def preflight(tree: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "ANSIBLE_CONFIG"}
-    return subprocess.run(
-        [INVOKE, "-r", str(ROOT), "preflight", "--env", "dev", "--inventories", str(tree)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    return invoke("preflight", "--env", "dev", "--inventories", str(tree))
 
 
 def row(stdout: str, host: str) -> list[str]:

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.cli_runner import invoke
+
 ROOT = Path(__file__).resolve().parents[2]
-INVOKE = str(Path(sys.executable).parent / "invoke")
-
-
-def invoke(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "ANSIBLE_CONFIG"}
-    return subprocess.run(
-        [INVOKE, "-r", str(ROOT), *args], cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=120
-    )
 
 
 def test_list_shows_the_interface() -> None:

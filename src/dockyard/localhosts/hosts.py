@@ -255,8 +255,8 @@ def _wait_for_ssh(lab: Lab, names: list[str], timeout_s: float = 60) -> list[Loc
 def _write_known_hosts(hosts: list[LocalHost], path: Path) -> None:
     lines = []
     for h in hosts:
-        for pub in ("ssh_host_ed25519_key.pub", "ssh_host_ecdsa_key.pub", "ssh_host_rsa_key.pub"):
-            key = docker("exec", h.name, "cat", f"/etc/ssh/{pub}").stdout.split()
+        keys = docker("exec", h.name, "sh", "-c", "cat /etc/ssh/ssh_host_*_key.pub").stdout.splitlines()
+        for key in (line.split() for line in keys if line.strip()):
             lines.append(f"{h.address} {key[0]} {key[1]}")
             lines.append(f"{h.name} {key[0]} {key[1]}")
     path.write_text("\n".join(lines) + "\n")
