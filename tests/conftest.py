@@ -17,6 +17,19 @@ REFERENCE = ROOT / "tests" / "reference"
 os.environ.setdefault("ANSIBLE_CONFIG", str(ROOT / "ansible.cfg"))
 
 
+@pytest.fixture(autouse=True)
+def _vault_password_setting_stays_put() -> Iterator[None]:
+    """Code under test points ANSIBLE_VAULT_PASSWORD_FILE at its own state directory (as invoke does);
+    put the variable back after each test so no later test, or command it starts, inherits it."""
+    name = "ANSIBLE_VAULT_PASSWORD_FILE"
+    before = os.environ.get(name)
+    yield
+    if before is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = before
+
+
 @pytest.fixture
 def repo_root() -> Path:
     return ROOT
