@@ -190,17 +190,24 @@ def _shown(path: Path) -> str:
 
 
 def _ensure_container(lab: Lab, name: str, tag: str, public_key: Path, say: Say) -> None:
-    current = docker("inspect", "--format", "{{.Config.Image}} {{.State.Running}}", name, check=False)
+    """Reuse the container only if it runs this base image and trusts this machine's key (a
+    container of another checkout with the same name would not let us in)."""
+    fmt = (
+        "{{.Config.Image}} {{.State.Running}} "
+        '{{range .Mounts}}{{if eq .Destination "/root/.ssh/authorized_keys"}}{{.Source}}{{end}}{{end}}'
+    )
+    current = docker("inspect", "--format", fmt, name, check=False)
     if current.returncode == 0:
-        img, running = current.stdout.split()
-        if img == tag and running == "true":
+        img, running, *mounted = current.stdout.split()
+        ours = img == tag and mounted == [str(public_key)]
+        if ours and running == "true":
             return
-        if img == tag:
+        if ours:
             docker("start", name)
             say(f"hosts: started {name}")
             return
         docker("rm", "-f", name)
-        say(f"hosts: replacing {name} (base image changed)")
+        say(f"hosts: replacing {name} ({'base image changed' if img != tag else 'made for another SSH key'})")
     docker(
         "run",
         "--detach",
