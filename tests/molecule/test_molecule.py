@@ -18,7 +18,14 @@ pytestmark = pytest.mark.hosts
 
 def test_every_role_has_a_scenario() -> None:
     roles = sorted(p.name for p in (ROOT / "roles").iterdir() if (p / "tasks").is_dir())
-    missing = sorted(set(roles) - set(SCENARIOS))
+    # A scenario may also cover small client-side roles it exercises (listed in its `covers` file).
+    covered = {
+        line.strip()
+        for f in Path(__file__).parent.glob("*/covers")
+        for line in f.read_text().splitlines()
+        if line.strip()
+    }
+    missing = sorted(set(roles) - set(SCENARIOS) - covered)
     assert not missing, f"roles without a Molecule scenario in tests/molecule/: {missing}"
 
 

@@ -298,6 +298,24 @@ SPEC: dict[str, Any] = {
         },
         "dockyard_mirror_hostname": _dns_label,
         "dockyard_mirror_registry_port": {"type": "integer", "minimum": 1, "maximum": 65535},
+        # The mirror's registry: pull_auth true means every pull needs the read-only account too.
+        "dockyard_mirror": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"pull_auth": {"type": "boolean"}},
+        },
+        # The site's own Debian/Ubuntu mirror for the base OS packages (never in a bundle).
+        "dockyard_os_mirror": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["url"],
+            "properties": {
+                "url": {"type": "string", "pattern": "^https?://", "x-fix": "e.g. http://debian.site.internal/debian"},
+                "security_url": {"type": "string", "pattern": "^https?://"},
+            },
+        },
+        # NTP servers every host syncs with (chrony); required when dockyard_airgap is true.
+        "dockyard_time_servers": _string_list,
         # The product's catalogue with the inventory's overrides merged (dockyard.catalogue.merged).
         "dockyard_catalogue": {"type": "object", "additionalProperties": COMPONENT},
         "dockyard_state_dir": {"type": "string"},

@@ -159,6 +159,7 @@ def _cross_reference_problems(inv: LoadedInventory) -> Iterator[Problem]:
     yield from _hostname_collisions(inv, env_names)
     yield from _ci_problems(inv, env_names)
     yield from _catalogue_problems(inv)
+    yield from _time_server_problems(inv)
     layout = spec.get("dockyard_argocd_layout")
     central = spec.get("dockyard_argocd_central_env")
     if layout == "central" and central not in env_names:
@@ -176,6 +177,34 @@ def _cross_reference_problems(inv: LoadedInventory) -> Iterator[Problem]:
             "dockyard_airgap is true but the inventory has no host in group 'mirror'",
             "add a mirror host, or set dockyard_airgap: false",
         )
+
+
+PUBLIC_NTP_SUFFIXES = ("pool.ntp.org", "time.google.com", "time.cloudflare.com", "time.windows.com", "time.apple.com")
+
+
+def _time_server_problems(inv: LoadedInventory) -> Iterator[Problem]:
+    """An air-gapped host cannot reach a public NTP pool: it must be given the site's own time servers."""
+    if inv.spec.get("dockyard_airgap") is not True:
+        return
+    servers = inv.spec.get("dockyard_time_servers")
+    if not servers:
+        yield _problem(
+            inv,
+            ["dockyard_time_servers"],
+            "dockyard_airgap is true but no internal time servers are given (hosts would try a public NTP pool)",
+            "list the site's NTP servers, e.g. dockyard_time_servers: [ntp1.site.internal]",
+        )
+        return
+    if not isinstance(servers, list):
+        return  # the schema names it
+    for i, server in enumerate(servers):
+        if isinstance(server, str) and server.lower().rstrip(".").endswith(PUBLIC_NTP_SUFFIXES):
+            yield _problem(
+                inv,
+                ["dockyard_time_servers", i],
+                f"{server!r} is a public time service, unreachable air-gapped",
+                "use the site's own NTP servers",
+            )
 
 
 def _catalogue_problems(inv: LoadedInventory) -> Iterator[Problem]:
