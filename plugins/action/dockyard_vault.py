@@ -35,7 +35,9 @@ class ActionModule(ActionBase):
         path = Path(args["vault_file"] or tv.get("dockyard_vault_file") or Path(tv["inventory_dir"]) / VAULT_FILE)
         password_file = os.environ.get(PASSWORD_ENV)
         if not password_file or not Path(password_file).is_file():
-            raise AnsibleActionFail(f"dockyard_vault: {PASSWORD_ENV} is not set to a password file (run through invoke)")
+            raise AnsibleActionFail(
+                f"dockyard_vault: {PASSWORD_ENV} is not set to a password file (run through invoke)"
+            )
         if self._task.check_mode:
             return {**result, "changed": args["key"] not in _keys(path, password_file), "vault_file": str(path)}
         path.parent.mkdir(parents=True, exist_ok=True)
