@@ -1,5 +1,5 @@
 """TEST upstreams for the air-gap chain (tests only, never shipped): every artefact the product's
-catalogue bundles, served by the test file upstream (tests/standins/upstream.py) and by Debian's
+catalogue bundles, served over HTTPS by the test file upstream (tests/standins/upstream.py) and by Debian's
 docker-registry, plus the ``dockyard_catalogue`` overlay that points the catalogue at them with
 the test artefacts' own sha256 and digests.
 
@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dockyard import catalogue
+from dockyard import catalogue, pki
 from tests.standins.built import Built
 from tests.standins.debs import build_deb
 from tests.standins.tarballs import build_tarball
@@ -247,7 +247,8 @@ class Published:
     overlay: dict[str, Any]  # dockyard_catalogue override: URLs, refs, sha256 of the test artefacts
     artefacts: dict[tuple[str, str], Built]  # (component, id) -> the file the upstream serves
     digests: dict[tuple[str, str], str]  # (component, id) -> image digest in the test registry
-    registries_conf: Path
+    registries_conf: Path  # CONTAINERS_REGISTRIES_CONF: the test registry speaks plain HTTP
+    ca_bundle: Path  # REQUESTS_CA_BUNDLE: the CA that issued the upstream's HTTPS certificate
 
 
 def bundled_artefacts() -> list[catalogue.Artefact]:
@@ -278,7 +279,13 @@ def build_all(work: Path) -> tuple[dict[tuple[str, str], Built], dict[tuple[str,
 @contextmanager
 def serve(work: Path, files: dict[tuple[str, str], Built], layouts: dict[tuple[str, str], Path]) -> Iterator[Published]:
     """Start the test upstream and registry, publish everything, yield the overlay; stop both after."""
-    upstream = TestUpstream(work / "upstream", None, None).start()
+    ca, _new = pki.load_or_create_ca(work / "ca", "Dockyard test upstream CA")
+    cert_pem, key_pem = ca.sign(pki.CertRequest("test-upstream", ("localhost",), ("127.0.0.1",)))
+    (work / "tls").mkdir(exist_ok=True)
+    cert, key = work / "tls" / "upstream.crt", work / "tls" / "upstream.key"
+    cert.write_bytes(cert_pem)
+    key.write_bytes(key_pem)
+    upstream = TestUpstream(work / "upstream", cert, key).start()
     registry = Registry(work / "registry").start()
     try:
         arts = {(a.component, a.id): a for a in bundled_artefacts()}
@@ -299,7 +306,8 @@ def serve(work: Path, files: dict[tuple[str, str], Built], layouts: dict[tuple[s
                 "sha256": digest.removeprefix("sha256:"),
                 "sha256_source": "stand-in image built by the tests, pushed to the test registry",
             }
-        yield Published(upstream, registry, overlay, files, digests, registry.registries_conf(work / "registries.conf"))
+        conf = registry.registries_conf(work / "registries.conf")
+        yield Published(upstream, registry, overlay, files, digests, conf, ca.cert_path)
     finally:
         upstream.stop()
         registry.stop()
