@@ -11,7 +11,6 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,18 +29,9 @@ CONTAINERD = ("containerd", "containerd-static-linux-amd64")
 HELM = ("helm", "helm-linux-amd64")
 
 
-@pytest.fixture(scope="session")
-def built_artefacts(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[Any, Any], dict[Any, Any]]:
-    work = tmp_path_factory.mktemp("airgap-artefacts")
-    files, layouts = au.build_all(work)
-    return work, files, layouts
-
-
-@pytest.fixture(scope="session")
-def published(built_artefacts: tuple[Path, dict[Any, Any], dict[Any, Any]]) -> Iterator[au.Published]:
-    work, files, layouts = built_artefacts
-    with au.serve(work, files, layouts) as pub:
-        yield pub
+@pytest.fixture
+def published(airgap_upstreams: au.Published) -> au.Published:
+    return airgap_upstreams
 
 
 @pytest.fixture

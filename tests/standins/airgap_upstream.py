@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from dockyard import catalogue, pki
 from tests.standins.built import Built
 from tests.standins.debs import build_deb
@@ -311,3 +313,23 @@ def serve(work: Path, files: dict[tuple[str, str], Built], layouts: dict[tuple[s
     finally:
         upstream.stop()
         registry.stop()
+
+
+# ------------------------------------------------------------------------------- pytest fixtures
+# Imported by tests/integration/conftest.py; built once per test session.
+
+
+@pytest.fixture(scope="session")
+def airgap_artefacts(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[Any, Built], dict[Any, Path]]:
+    """Every bundled artefact built once: (work folder, files by (component, id), image layouts)."""
+    work = tmp_path_factory.mktemp("airgap-artefacts")
+    files, layouts = build_all(work)
+    return work, files, layouts
+
+
+@pytest.fixture(scope="session")
+def airgap_upstreams(airgap_artefacts: tuple[Path, dict[Any, Built], dict[Any, Path]]) -> Iterator[Published]:
+    """The HTTPS test upstream and the test registry serving them, with the catalogue overlay."""
+    work, files, layouts = airgap_artefacts
+    with serve(work, files, layouts) as pub:
+        yield pub
