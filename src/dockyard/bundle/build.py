@@ -1,4 +1,4 @@
-"""``invoke bundle build``: fetch the selected artefacts once, verify them, lay them out as the
+"""``invoke bundle.build``: fetch the selected artefacts once, verify them, lay them out as the
 mirror serves them, and write the signed manifest (format: :mod:`dockyard.bundle.manifest`).
 
 Everything is checked before anything is written: the signing key, the inventories, the pins (an
@@ -215,7 +215,7 @@ def _tofu_entry(sha: str, source: str | None) -> dict[str, Any]:
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
     return {
         "sha256": sha,
-        "sha256_source": f"[trust-on-first-use] recorded by invoke bundle build on {when} from {source}; "
+        "sha256_source": f"[trust-on-first-use] recorded by invoke bundle.build on {when} from {source}; "
         "NOT published by upstream: check it against a second source",
     }
 
@@ -234,7 +234,7 @@ def _write_pins(path: Path, pins: dict[str, dict[str, Any]]) -> None:
         for art_id, fields in body["artefacts"].items():
             arts.setdefault(art_id, {}).update(fields)
     header = (
-        "---\n# Trust-on-first-use pins written by `invoke bundle build --pin-unknown`: hashes of what was\n"
+        "---\n# Trust-on-first-use pins written by `invoke bundle.build --pin-unknown`: hashes of what was\n"
         "# downloaded, NOT values upstream published. Check each against a second source before trusting it.\n"
     )
     write_atomic(path, (header + yaml.safe_dump(data, sort_keys=True)).encode(), 0o644)

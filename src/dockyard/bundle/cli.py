@@ -1,4 +1,4 @@
-"""What ``invoke bundle keygen|build|verify`` do; each returns the exit code, never a traceback."""
+"""What ``invoke bundle.keygen|build|verify`` do; each returns the exit code, never a traceback."""
 
 from __future__ import annotations
 
@@ -154,7 +154,7 @@ def _public_key(root: Path, inventories: str | None, env: str | None, public_key
     if not text:
         raise InvalidInput(
             f"{inv.sources[-1]}: {PUBLIC_KEY_VAR}: not set (put the builder's public key from "
-            f"`invoke bundle keygen` in group_vars/all, or pass --public-key FILE)"
+            f"`invoke bundle.keygen` in group_vars/all, or pass --public-key FILE)"
         )
     return m.parse_public_key(str(text), f"{inv.origin([PUBLIC_KEY_VAR])}: {PUBLIC_KEY_VAR}")
 
@@ -170,7 +170,7 @@ def verify(
     workers: int | None = None,
 ) -> int:
     if not bundle:
-        raise InvalidInput("bundle verify: give the bundle directory (invoke bundle verify DIR)")
+        raise InvalidInput("bundle verify: give the bundle directory (invoke bundle.verify DIR)")
     key = _public_key(root, inventories, env, public_key)
     started = time.monotonic()
     report = verifier.verify(Path(bundle), key, workers)

@@ -17,7 +17,7 @@ import requests
 from dockyard.bundle.hashing import file_sha256
 from dockyard.bundle.progress import Progress, human
 
-CHUNK = 1 << 20
+CHUNK = 1 << 16  # small reads: a connection cut mid-read loses at most this much of the partial file
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,7 @@ def _total_from_content_range(value: str | None) -> int | None:
 
 
 def _reason(exc: BaseException) -> str:
-    if isinstance(exc, requests.Timeout):
+    if isinstance(exc, requests.Timeout) or "timed out" in str(exc).lower():
         return "timed out"
     if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
         return "connection reset"

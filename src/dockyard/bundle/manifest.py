@@ -21,7 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +101,6 @@ class Manifest:
     base_manifest_sha256: str | None = None  # delta bundles: sha256 of the base manifest.yaml bytes
     split: Split | None = None
     format: str = FORMAT
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def payload(self) -> list[LayoutFile]:
         """Every file below files/ and images/ with its size and hash (what a tar of them holds)."""
@@ -235,7 +234,7 @@ def check_signature(bundle: Path, public_key: Ed25519PublicKey) -> str | None:
     """None when manifest.yaml.sig is a valid signature of manifest.yaml by ``public_key``, else why not."""
     sig = bundle / SIGNATURE
     if not sig.is_file():
-        return f"{SIGNATURE}: missing: the manifest is unsigned (rebuild with `invoke bundle build --key FILE`)"
+        return f"{SIGNATURE}: missing: the manifest is unsigned (rebuild with `invoke bundle.build --key FILE`)"
     if not signature_ok(read_bytes(bundle), sig.read_bytes(), public_key):
         return (
             f"{SIGNATURE}: does not verify with dockyard_bundle_public_key "
@@ -257,13 +256,13 @@ def public_key_text(key: Ed25519PublicKey) -> str:
 
 def load_private_key(path: Path) -> Ed25519PrivateKey:
     if not path.is_file():
-        raise InvalidInput(f"{path}: signing key not found (create one with `invoke bundle keygen`)")
+        raise InvalidInput(f"{path}: signing key not found (create one with `invoke bundle.keygen`)")
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (ValueError, TypeError) as exc:
         raise InvalidInput(f"{path}: not an unencrypted PEM private key ({_first_line(exc)})") from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise InvalidInput(f"{path}: not an Ed25519 key (create one with `invoke bundle keygen`)")
+        raise InvalidInput(f"{path}: not an Ed25519 key (create one with `invoke bundle.keygen`)")
     return key
 
 
@@ -277,8 +276,8 @@ def parse_public_key(text: str, where: str) -> Ed25519PublicKey:
             key = serialization.load_ssh_public_key(data)
     except (ValueError, TypeError, binascii.Error) as exc:
         raise InvalidInput(
-            f"{where}: not an Ed25519 public key ({_first_line(exc)}; use the line `invoke bundle keygen` printed)"
+            f"{where}: not an Ed25519 public key ({_first_line(exc)}; use the line `invoke bundle.keygen` printed)"
         ) from None
     if not isinstance(key, Ed25519PublicKey):
-        raise InvalidInput(f"{where}: not an Ed25519 public key (use the line `invoke bundle keygen` printed)")
+        raise InvalidInput(f"{where}: not an Ed25519 public key (use the line `invoke bundle.keygen` printed)")
     return key

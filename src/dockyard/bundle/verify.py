@@ -1,4 +1,4 @@
-"""``invoke bundle verify DIR``: the signature against the site's trusted key, then every file
+"""``invoke bundle.verify DIR``: the signature against the site's trusted key, then every file
 re-hashed; every missing, extra or altered file reported by path."""
 
 from __future__ import annotations

@@ -202,7 +202,7 @@ def _catalogue_problems(inv: LoadedInventory) -> Iterator[Problem]:
                     inv,
                     [*path, "sha256"],
                     "is unknown, and an air-gapped site installs only pinned artefacts",
-                    "pin it in the inventory's dockyard_catalogue (invoke bundle build --pin-unknown FILE writes "
+                    "pin it in the inventory's dockyard_catalogue (invoke bundle.build --pin-unknown FILE writes "
                     "trust-on-first-use pins)",
                 )
 
