@@ -106,9 +106,12 @@ def test_build_all_verify_and_rerun_downloads_nothing(site: dict[str, Any], publ
     assert ok.stdout.startswith("bundle verify OK") and len(ok.stdout.strip().splitlines()) == 1
 
     before = len(site["up"].hits_for(""))
+    signed = (out / m.MANIFEST).read_bytes(), (out / m.SIGNATURE).read_bytes()
     again = build(site, out, "--env", "all")
     assert again.returncode == 0, again.stderr
     assert "nothing downloaded: every artefact was already present and verified" in again.stdout
+    assert "manifest unchanged" in again.stdout
+    assert ((out / m.MANIFEST).read_bytes(), (out / m.SIGNATURE).read_bytes()) == signed
     assert len(site["up"].hits_for("")) == before  # not one request to the upstream
     assert verify(site, out).returncode == 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -99,3 +100,23 @@ def test_split_and_join_round_trip(tmp_path: Path) -> None:
     m.write(bundle, dataclasses.replace(mf, split=parts), key)
     assert split.join(bundle, tmp_path / "j", key.public_key()) == 3
     assert (tmp_path / "j/files/example.org/f2").read_bytes() == (bundle / "files/example.org/f2").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [("ssh-rsa AAAAB3NzaC1yc2E", "is not valid"), ("ssh-ed25519 AAAAnotakey", "is not an Ed25519 public key")],
+)
+def test_bundle_public_key_is_validated(edit_spec: Callable[..., Path], value: str, words: str) -> None:
+    from dockyard import inventory  # noqa: PLC0415
+    from dockyard.problems import SpecInvalid  # noqa: PLC0415
+    from dockyard.spec.validate import validate  # noqa: PLC0415
+
+    def load(tree: Path) -> Any:
+        return validate(inventory.load(inventory.InventoryTree(tree), "dev"))
+
+    tree = edit_spec(lambda spec: spec.update(dockyard_bundle_public_key=value))
+    with pytest.raises(SpecInvalid) as caught:
+        load(tree)
+    assert any(": dockyard_bundle_public_key: " in line and words in line for line in caught.value.lines())
+    good = m.public_key_text(Ed25519PrivateKey.generate().public_key())
+    assert load(edit_spec(lambda spec: spec.update(dockyard_bundle_public_key=good)))

@@ -14,7 +14,7 @@ import hashlib
 import shutil
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,7 @@ class Result:
     downloaded_bytes: int
     copied_images: int
     tofu_pins: dict[str, dict[str, Any]]
+    unchanged: bool = False  # the manifest (and its signature) are the ones the bundle already had
 
 
 def _unknown_pins(arts: tuple[catalogue.Artefact, ...]) -> list[str]:
@@ -102,6 +103,7 @@ def build(req: Request, say: Say, progress_stream: Any = None) -> Result:
     base_sha, base_files, base_paths, base_digests = _base(req.since)
     out = req.out
     out.mkdir(parents=True, exist_ok=True)
+    previous = _previous(out, req.key)
     for name in (m.MANIFEST, m.SIGNATURE):  # never a valid-looking bundle while building
         (out / name).unlink(missing_ok=True)
 
@@ -192,13 +194,29 @@ def build(req: Request, say: Say, progress_stream: Any = None) -> Result:
         shutil.rmtree(out / m.PARTS_DIR, ignore_errors=True)
     if tofu and req.pin_unknown:
         _write_pins(req.pin_unknown, tofu)
-    m.write(out, manifest, req.key)
-    return Result(manifest, sum(1 for f in fetched if f.transferred), sum(f.transferred for f in fetched), copied, tofu)
+    unchanged = False
+    if previous is not None and replace(manifest, created=previous[0].created).to_bytes() == previous[1]:
+        # nothing changed: put back the same manifest and signature, byte for byte
+        manifest, unchanged = previous[0], True
+        write_atomic(out / m.MANIFEST, previous[1], 0o644)
+        write_atomic(out / m.SIGNATURE, previous[2], 0o644)
+    else:
+        m.write(out, manifest, req.key)
+    downloaded = sum(1 for f in fetched if f.transferred)
+    return Result(manifest, downloaded, sum(f.transferred for f in fetched), copied, tofu, unchanged)
+
+
+def _previous(out: Path, key: Ed25519PrivateKey) -> tuple[m.Manifest, bytes, bytes] | None:
+    """The bundle's current manifest, its bytes and signature, when this builder's key signed it."""
+    try:
+        if m.check_signature(out, key.public_key()) is not None:
+            return None
+        return m.read(out), m.read_bytes(out), (out / m.SIGNATURE).read_bytes()
+    except (InvalidInput, OSError):
+        return None
 
 
 def _with_split(manifest: m.Manifest, parts: m.Split) -> m.Manifest:
-    from dataclasses import replace  # noqa: PLC0415
-
     return replace(manifest, split=parts)
 
 

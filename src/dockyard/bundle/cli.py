@@ -133,7 +133,9 @@ def build(
     parts = f", {len(mf.split.parts)} part(s)" if mf.split else ""
     cli.out(
         f"bundle build OK: {out}: {len(mf.files)} file(s), {len(mf.images)} image(s), {human(total)}{parts}; "
-        f"{fetched}; signed manifest {out}/{m.MANIFEST} ({time.monotonic() - started:.1f}s)"
+        f"{fetched}; "
+        + (f"manifest unchanged: {out}/{m.MANIFEST}" if result.unchanged else f"signed manifest {out}/{m.MANIFEST}")
+        + f" ({time.monotonic() - started:.1f}s)"
     )
     return 0
 
