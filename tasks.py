@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from invoke import Collection, Exit, task
+from invoke import Collection, Exit, Task, task
 
 from dockyard import cli
 
@@ -216,7 +215,15 @@ def bundle_verify(c, path, env=None, public_key=None, workers=None, inventories=
     )  # fmt: skip
 
 
-ns = Collection.from_module(sys.modules[__name__])
-ns.add_collection(Collection("bundle", bundle_keygen, bundle_build, bundle_verify))
-for _name in ("keygen", "build", "verify"):  # only inside the bundle namespace
-    del ns.tasks[_name]
+def __getattr__(name: str) -> Collection:
+    """invoke's root namespace ``ns``, made only when invoke asks for it, so every task of this file
+    (wherever it is defined) is in it: the top-level tasks, and the bundle tasks as ``bundle.*``."""
+    if name != "ns":
+        raise AttributeError(name)
+    bundle_tasks = (bundle_keygen, bundle_build, bundle_verify)
+    root = Collection()
+    for obj in list(globals().values()):
+        if isinstance(obj, Task) and all(obj is not t for t in bundle_tasks):
+            root.add_task(obj)
+    root.add_collection(Collection("bundle", *bundle_tasks))
+    return root

@@ -120,3 +120,19 @@ def test_bundle_public_key_is_validated(edit_spec: Callable[..., Path], value: s
     assert any(": dockyard_bundle_public_key: " in line and words in line for line in caught.value.lines())
     good = m.public_key_text(Ed25519PrivateKey.generate().public_key())
     assert load(edit_spec(lambda spec: spec.update(dockyard_bundle_public_key=good)))
+
+
+def test_every_task_of_tasks_py_is_in_the_namespace() -> None:
+    import importlib.util  # noqa: PLC0415
+
+    from invoke import Task  # noqa: PLC0415
+
+    spec = importlib.util.spec_from_file_location("dockyard_tasks", Path(__file__).resolve().parents[2] / "tasks.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    ns = module.ns
+    defined = {obj.name for obj in vars(module).values() if isinstance(obj, Task)}
+    listed = set(ns.tasks) | {f"bundle.{n}" for n in ns.collections["bundle"].tasks}
+    assert {"bundle.build", "bundle.keygen", "bundle.verify", "validate", "bootstrap"} <= listed
+    assert len(listed) == len(defined)
