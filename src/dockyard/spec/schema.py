@@ -318,7 +318,15 @@ SPEC: dict[str, Any] = {
         "dockyard_time_servers": _string_list,
         # The product's catalogue with the inventory's overrides merged (dockyard.catalogue.merged).
         "dockyard_catalogue": {"type": "object", "additionalProperties": COMPONENT},
+        # The only bundle builder this site trusts: the line `invoke bundle.keygen` printed.
+        "dockyard_bundle_public_key": {
+            "type": "string",
+            "pattern": r"^(ssh-ed25519 [A-Za-z0-9+/]+={0,2}( .*)?|-----BEGIN PUBLIC KEY-----[\s\S]*)\s*$",
+            "x-fix": "use the 'ssh-ed25519 ...' line that `invoke bundle.keygen` printed",
+        },
         "dockyard_state_dir": {"type": "string"},
+        # Set by invoke for each run: the vault file the dockyard_vault action writes.
+        "dockyard_vault_file": {"type": "string"},
         # The vault (group_vars/all/vault.yml, Ansible-Vault encrypted), written by dockyard.secrets.
         "dockyard_secrets": {"type": "object", "additionalProperties": {"type": "string"}},
         "dockyard_preflight_minimums": {
