@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from dockyard.mirror import credentials as mirror_credentials
 from dockyard.secrets import Vault, random_password
 
 
@@ -20,7 +21,9 @@ class Generated:
     make: Callable[[], str] = random_password
 
 
-GENERATED: dict[str, Generated] = {}
+GENERATED: dict[str, Generated] = {
+    **{key: Generated(text, make) for key, (text, make) in mirror_credentials.generators().items()},
+}
 
 
 def missing(vault: Vault) -> list[str]:

@@ -6,9 +6,9 @@ Vault keys (values never printed):
   registry (``invoke bundle load`` uses it);
 * ``mirror.registry.pull_password``: account ``dockyard-pull``, read-only, needed by every pull when
   ``dockyard_mirror.pull_auth`` is true (containerd on the nodes gets it);
-* ``mirror.apt.signing_key`` / ``mirror.apt.public_key``: the OpenPGP key (Ed25519, made by GnuPG)
-  that signs the vendor apt repository's ``Release``; hosts install the public half with
-  ``signed-by``.
+* ``mirror.apt.signing_key``: the OpenPGP key (Ed25519, made by GnuPG) that signs the vendor apt
+  repository's ``Release``, both halves armored in one value (secret block, then public block);
+  the mirror imports it, hosts install the public block with ``signed-by``.
 
 ``python -m dockyard.mirror.credentials FILE`` writes a YAML ``dockyard_secrets`` file with these
 values (0600) when FILE does not exist yet: the Molecule scenarios use it instead of a vault.
@@ -19,7 +19,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -33,7 +33,6 @@ PULL_USER = "dockyard-pull"
 PUSH_PASSWORD = "mirror.registry.push_password"  # noqa: S105 (vault key names, not passwords)
 PULL_PASSWORD = "mirror.registry.pull_password"  # noqa: S105
 APT_SIGNING_KEY = "mirror.apt.signing_key"
-APT_PUBLIC_KEY = "mirror.apt.public_key"
 KEY_UID = "Dockyard mirror apt repository <mirror@dockyard.invalid>"
 
 
@@ -49,28 +48,23 @@ def _gpg(home: str, *args: str) -> str:
     return proc.stdout
 
 
-def apt_signing_key() -> tuple[str, str]:
-    """A new Ed25519 signing key without passphrase (the vault protects it): (secret, public), armored."""
+def apt_signing_key() -> str:
+    """A new Ed25519 signing key without passphrase (the vault protects it): secret then public block."""
     with tempfile.TemporaryDirectory(prefix="dockyard-gpg-") as home:
         no_passphrase = ("--pinentry-mode", "loopback", "--passphrase", "")
         _gpg(home, *no_passphrase, "--quick-gen-key", KEY_UID, "ed25519", "sign", "never")
         secret = _gpg(home, "--armor", "--export-secret-keys", KEY_UID)
         public = _gpg(home, "--armor", "--export", KEY_UID)
-    return secret, public
+    return secret + public
 
 
-def generate_missing(current: Mapping[str, str]) -> dict[str, str]:
-    """The mirror's secrets that ``current`` lacks, newly generated."""
-    new: dict[str, str] = {}
-    for key in (PUSH_PASSWORD, PULL_PASSWORD):
-        if key not in current:
-            new[key] = random_password()
-    if APT_SIGNING_KEY not in current or APT_PUBLIC_KEY not in current:
-        new[APT_SIGNING_KEY], new[APT_PUBLIC_KEY] = apt_signing_key()
-    return new
-
-
-GENERATORS: dict[str, Callable[[Mapping[str, str]], dict[str, str]]] = {"mirror": generate_missing}
+def generators() -> dict[str, tuple[str, Callable[[], str]]]:
+    """Vault key -> (what it is, how to make it): registered in dockyard.secret_registry."""
+    return {
+        PUSH_PASSWORD: (f"mirror registry account {PUSH_USER} (the only writer: bundle load)", random_password),
+        PULL_PASSWORD: (f"mirror registry account {PULL_USER} (read-only, for pull_auth)", random_password),
+        APT_SIGNING_KEY: ("OpenPGP key signing the mirror's vendor apt repository (secret + public)", apt_signing_key),
+    }
 
 
 def main(argv: list[str]) -> int:
@@ -80,7 +74,7 @@ def main(argv: list[str]) -> int:
     path = Path(argv[0])
     if path.exists():
         return 0
-    values = generate_missing({})
+    values = {key: make() for key, (_, make) in generators().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, yaml.safe_dump({"dockyard_secrets": values}).encode(), 0o600)
     return 0

@@ -159,11 +159,8 @@ def _cross_reference_problems(inv: LoadedInventory) -> Iterator[Problem]:
     yield from _hostname_collisions(inv, env_names)
     yield from _ci_problems(inv, env_names)
     yield from _catalogue_problems(inv)
-<<<<<<< HEAD
     yield from _time_server_problems(inv)
-=======
     yield from _bundle_key_problems(inv)
->>>>>>> issue-8
     layout = spec.get("dockyard_argocd_layout")
     central = spec.get("dockyard_argocd_central_env")
     if layout == "central" and central not in env_names:
@@ -183,7 +180,6 @@ def _cross_reference_problems(inv: LoadedInventory) -> Iterator[Problem]:
         )
 
 
-<<<<<<< HEAD
 PUBLIC_NTP_SUFFIXES = ("pool.ntp.org", "time.google.com", "time.cloudflare.com", "time.windows.com", "time.apple.com")
 
 
@@ -210,7 +206,8 @@ def _time_server_problems(inv: LoadedInventory) -> Iterator[Problem]:
                 f"{server!r} is a public time service, unreachable air-gapped",
                 "use the site's own NTP servers",
             )
-=======
+
+
 def _bundle_key_problems(inv: LoadedInventory) -> Iterator[Problem]:
     """dockyard_bundle_public_key must be a real Ed25519 key, not just look like one."""
     from dockyard.bundle.manifest import parse_public_key  # noqa: PLC0415
@@ -227,7 +224,6 @@ def _bundle_key_problems(inv: LoadedInventory) -> Iterator[Problem]:
             "is not an Ed25519 public key",
             "use the 'ssh-ed25519 ...' line that `invoke bundle.keygen` printed",
         )
->>>>>>> issue-8
 
 
 def _catalogue_problems(inv: LoadedInventory) -> Iterator[Problem]:
