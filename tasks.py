@@ -215,12 +215,29 @@ def bundle_verify(c, path, env=None, public_key=None, workers=None, inventories=
     )  # fmt: skip
 
 
+@task(
+    name="load",
+    positional=["path"],
+    help={
+        "path": "the bundle directory (verified first; nothing is sent from a bundle that fails)",
+        "env": ENV_HELP + " (its inventory has the mirror host and dockyard_bundle_public_key)",
+        "public-key": "the builder's public key file instead of the inventory's dockyard_bundle_public_key",
+        "inventories": INV_HELP,
+    },
+)
+def bundle_load(c, path, env, public_key=None, inventories=None):
+    """Verify a bundle, then load it into the mirror (files, vendor packages, images); skips what it holds."""
+    from dockyard.mirror import load as loader  # noqa: PLC0415
+
+    _exit(loader.load(ROOT, path, env, inventories=inventories, public_key=public_key))
+
+
 def __getattr__(name: str) -> Collection:
     """invoke's root namespace ``ns``, made only when invoke asks for it, so every task of this file
     (wherever it is defined) is in it: the top-level tasks, and the bundle tasks as ``bundle.*``."""
     if name != "ns":
         raise AttributeError(name)
-    bundle_tasks = (bundle_keygen, bundle_build, bundle_verify)
+    bundle_tasks = (bundle_keygen, bundle_build, bundle_verify, bundle_load)
     root = Collection()
     for obj in list(globals().values()):
         if isinstance(obj, Task) and all(obj is not t for t in bundle_tasks):

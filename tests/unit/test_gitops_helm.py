@@ -138,6 +138,7 @@ def test_airgapped_ha_values_use_only_the_mirror(
 ) -> None:
     def airgap_ha(spec: dict[str, Any]) -> None:
         spec["dockyard_airgap"] = True
+        spec["dockyard_time_servers"] = ["ntp1.example.internal"]
         spec["dockyard_argocd_ha"] = True
         spec["dockyard_argocd_tls_secret"] = "argocd-ingress-cert"
 

@@ -176,6 +176,13 @@ BAD_SPECS: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ),
     ("central-without-env", _set(["dockyard_argocd_layout"], "central"), "dockyard_argocd_central_env", "central"),
     ("airgap-without-mirror", _set(["dockyard_airgap"], True), "mirror", "no host in group 'mirror'"),
+    ("airgap-without-time-servers", _set(["dockyard_airgap"], True), "dockyard_time_servers", "internal time servers"),
+    (
+        "airgap-public-ntp-pool",
+        lambda spec: spec.update(dockyard_airgap=True, dockyard_time_servers=["ntp1.site.internal", "0.pool.ntp.org"]),
+        "dockyard_time_servers[1]",
+        "public time service",
+    ),
     (
         "namespace-prefix-bad",
         _set(["dockyard_environments", "dev", "namespace_prefix"], "Dev_"),
