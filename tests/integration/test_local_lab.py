@@ -14,8 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from dockyard import secrets as vault
+from dockyard.inventory import InventoryTree
 from dockyard.localhosts import hosts as local
 from dockyard.localhosts.engine import DOCKER
+from dockyard.mirror.credentials import PUSH_PASSWORD, PUSH_USER
 from tests import cli_runner
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,12 +94,15 @@ def test_mirror_pull_with_verified_tls(lab: dict[str, str], tmp_path: Path) -> N
         certs.mkdir()
         shutil.copy(ROOT / ".dockyard" / "pki" / "ca.crt", certs / "ca.crt")
         target = f"{lab[mirror_host]}:5000/docker.io/library/dockyard-e2e:{tag}"
-        push = subprocess.run(
-            ["skopeo", "copy", "--dest-cert-dir", str(certs), f"docker-daemon:{local_name}", f"docker://{target}"],
-            capture_output=True,
-            text=True,
-            check=False,
+        copy = ["skopeo", "copy", "--dest-cert-dir", str(certs), f"docker-daemon:{local_name}", f"docker://{target}"]
+        anonymous = subprocess.run(copy, capture_output=True, text=True, check=False)
+        assert anonymous.returncode != 0 and "authentication required" in anonymous.stderr, anonymous.stderr
+        # With the push account from the vault (bootstrap generated it), the push works.
+        password = vault.Vault.open(InventoryTree(ROOT / "inventories"), "local", ROOT / ".dockyard").require(
+            PUSH_PASSWORD, "bootstrap generates it"
         )
+        with_creds = [*copy[:2], "--dest-creds", f"{PUSH_USER}:{password}", *copy[2:]]
+        push = subprocess.run(with_creds, capture_output=True, text=True, check=False)
         assert push.returncode == 0, push.stderr
     finally:
         docker("rmi", local_name, check=False)
