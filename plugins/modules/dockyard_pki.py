@@ -62,7 +62,15 @@ certificates:
   description: Per certificate name, the action taken (create, reissue, noop) and why.
   type: dict
   returned: always
+ca_certificate:
+  description: >-
+    The CA certificate (PEM, public). In check mode before the CA exists, a placeholder that says
+    the first bootstrap creates it, so tasks that install it show as to be created.
+  type: str
+  returned: always
 """
+
+CHECK_MODE_PLACEHOLDER = "# The internal CA does not exist yet: the first bootstrap creates it.\n"
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -99,7 +107,7 @@ def main() -> None:
     directory = Path(p["directory"])
     if module.check_mode and not (directory / "ca.key").exists():
         results = {c["name"]: {"action": "create", "reason": "new"} for c in p["certificates"]}
-        module.exit_json(changed=True, ca_created=True, certificates=results)
+        module.exit_json(changed=True, ca_created=True, certificates=results, ca_certificate=CHECK_MODE_PLACEHOLDER)
         return
     ca, created = pki.load_or_create_ca(directory, p["ca_common_name"], p["ca_validity_days"])
     results = {}
@@ -114,7 +122,8 @@ def main() -> None:
         )
         results[result.name] = {"action": result.action, "reason": result.reason}
     changed = created or any(r["action"] != "noop" for r in results.values())
-    module.exit_json(changed=changed, ca_created=created, certificates=results)
+    ca_pem = (directory / "ca.crt").read_text()
+    module.exit_json(changed=changed, ca_created=created, certificates=results, ca_certificate=ca_pem)
 
 
 if __name__ == "__main__":

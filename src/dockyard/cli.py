@@ -59,23 +59,23 @@ def state_dir(root: Path) -> Path:
     return root / ".dockyard"
 
 
-def use_project_config(root: Path) -> None:
+def use_project_config(root: Path, tree: inventory.InventoryTree | None = None) -> None:
     """Make in-process Ansible code, and every ansible-playbook started from here, read the
-    project's ansible.cfg and the vault password."""
+    project's ansible.cfg and the vault password (never a new one while the tree has a vault)."""
     os.environ.setdefault("ANSIBLE_CONFIG", str(root / "ansible.cfg"))
-    secrets.use_password_file(state_dir(root))
+    secrets.use_password_file(state_dir(root), secrets.vaults_in(tree) if tree else ())
 
 
 def load(root: Path, inventories: str | None, env: str) -> tuple[inventory.LoadedInventory, Platform]:
-    use_project_config(root)
     tree = inventory_tree(root, inventories)
+    use_project_config(root, tree)
     if env == "local" and env not in tree.environments():
         raise InvalidInput(
             f"unknown environment 'local': {tree.root / 'local'} does not exist yet "
             f"(run `invoke hosts up`, or `invoke bootstrap --env local` which does it first)"
         )
     inv = inventory.load(tree, env)
-    return inv, validate_spec(inv)
+    return inv, validate_spec(inv, root)
 
 
 @guarded

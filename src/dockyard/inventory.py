@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from dockyard import inventory_files
 from dockyard.problems import InvalidInput, Problem, SpecInvalid
 
 PLATFORM = "platform"
@@ -125,6 +126,10 @@ class Host:
     def address(self) -> str:
         return str(self.get("ansible_host") or self.name)
 
+    def origin(self, key: str) -> str | None:
+        """The file (and line) that set this host variable, when Ansible recorded it."""
+        return _origin_tag(self._vars[key]) if key in self._vars else None
+
 
 @dataclass
 class LoadedInventory:
@@ -198,6 +203,9 @@ def _plain(value: Any) -> Any:
 def load(tree: InventoryTree, env: str) -> LoadedInventory:
     """Load an environment the way ansible-playbook does: inventory plugins, group_vars, templating."""
     sources = tree.sources(env)
+    file_problems = inventory_files.check(sources)
+    if file_problems:
+        raise SpecInvalid(file_problems)
     # Imported here: ansible reads its configuration (ANSIBLE_CONFIG) at import time.
     from ansible.errors import AnsibleError  # noqa: PLC0415
     from ansible.inventory.manager import InventoryManager  # noqa: PLC0415
@@ -251,7 +259,9 @@ def _template_each(
         try:
             result[key] = _plain(templar.template(value))
         except error_type as exc:
-            problems.append((key, f"cannot be templated: {_first_line(exc)}"))
+            # Never echo a template of the vault: its text is the secret.
+            detail = "(details hidden: a vault value)" if key == inventory_files.VAULT_VAR else _first_line(exc)
+            problems.append((key, f"cannot be templated: {detail}"))
     return result, problems
 
 

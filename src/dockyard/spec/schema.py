@@ -13,6 +13,9 @@ DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 DNS_LABEL_FIX = (
     "use lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"
 )
+# Kubernetes Service names are DNS-1035 labels: they start with a letter.
+DNS_1035_LABEL = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
+DNS_1035_FIX = "use lowercase letters, digits and '-', starting with a letter, at most 63 characters"
 DNS_NAME = r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"
 DNS_NAME_FIX = "use a lowercase DNS name such as platform.example.com"
 # An exact, pinned version: no ranges, wildcards or 'latest'. Covers semver, Debian package versions
@@ -74,7 +77,7 @@ SERVICE: dict[str, Any] = {
     "required": ["name", "port"],
     "additionalProperties": False,
     "properties": {
-        "name": _dns_label,
+        "name": {"type": "string", "pattern": DNS_1035_LABEL, "x-fix": DNS_1035_FIX},  # its Kubernetes Service
         "port": {"type": "integer", "minimum": 1, "maximum": 65535, "x-fix": "use a port between 1 and 65535"},
         "hostname": _dns_label,  # first label of <hostname>.<env>.<domain>; default <service>-<project>
         "ingress": {"type": "boolean"},
@@ -300,9 +303,11 @@ SPEC: dict[str, Any] = {
         "resource_list": {
             "type": "object",
             "additionalProperties": False,
+            # Values are Kubernetes quantities (checked in dockyard.spec.values).
             "properties": {
                 "cpu": {"type": ["string", "number"]},
-                "memory": {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},
+                "memory": {"type": ["string", "integer"]},
+                "ephemeral-storage": {"type": ["string", "integer"]},
             },
         },
     },
