@@ -81,6 +81,8 @@ class Vault:
         self.path = path
         self._lib = VaultLib([("default", VaultSecret(password))])
         self._data: dict[str, str] = self._read()
+        self._deferred = False
+        self._pending = False
 
     @classmethod
     def open(cls, tree: InventoryTree, env: str, state_dir: Path) -> Vault:
@@ -153,7 +155,24 @@ class Vault:
         self.set(key, value)
         return value, True
 
+    def defer_writes(self) -> None:
+        """Keep changes in memory until :meth:`flush`: a command that may still fail after making a
+        secret (render, before its output is written) writes nothing until it knows it succeeded."""
+        self._deferred = True
+
+    def flush(self) -> bool:
+        """Write the changes kept by :meth:`defer_writes`; returns whether anything was written."""
+        self._deferred = False
+        if not self._pending:
+            return False
+        self._write()
+        return True
+
     def _write(self) -> None:
+        if self._deferred:
+            self._pending = True
+            return
+        self._pending = False
         plain = yaml.safe_dump({VAULT_VAR: dict(sorted(self._data.items()))}, default_flow_style=False).encode()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(self.path, self._lib.encrypt(plain), 0o600)

@@ -22,17 +22,25 @@ def render(root: Path, inventories: str | None, env: str, out: str) -> int:
     if not envs:
         raise InvalidInput(f"{tree.root}: no environments (each is a folder holding hosts.yml)")
     out_dir = Path(out) if Path(out).is_absolute() else Path.cwd() / out
+    cli.require_writable_dir(out_dir, "--out")  # checked first: nothing is written when it cannot be
     layouts: list[rendering.EnvLayout] = []
     platform: Platform | None = None
+    stores: dict[Path, secrets.Vault] = {}  # one per vault file: environments may share one
     for name in envs:
         inv, platform = cli.load(root, inventories, name)
-        store = secrets.Vault.open(tree, name, cli.state_dir(root))
+        path = secrets.vault_path(tree, name)
+        if path not in stores:
+            stores[path] = secrets.Vault.open(tree, name, cli.state_dir(root))
+            stores[path].defer_writes()  # new secrets are stored only once the output is written
+        store = stores[path]
         addresses = _addresses(inv, platform, name)
         layout, _settings = env_layout(root, inv.spec, platform, name, store=store, service_addresses=addresses)
         layouts.append(layout)
     assert platform is not None
     rendering.check_shared_argocd(platform, layouts)
     report = rendering.write_layout(out_dir, platform, layouts)
+    for store in stores.values():
+        store.flush()
     for layout in layouts:
         kinds: dict[str, int] = {}
         for obj in layout.objects:

@@ -141,8 +141,14 @@ def down(
                 docker("rmi", line)
                 say(f"hosts: removed image {line}")
     if lab.inventory.exists():
-        _remove_inventory(lab.inventory)
-        say(f"hosts: removed {_shown(lab.inventory)}/")
+        kept = _remove_inventory(lab.inventory)
+        if kept:
+            say(
+                f"hosts: removed {_shown(lab.inventory)}/ except {_shown(kept)} (kept: the lab's secrets, "
+                f"reused by the next `hosts up`; delete it to start with new ones)"
+            )
+        else:
+            say(f"hosts: removed {_shown(lab.inventory)}/")
     others = engine.running() and docker("ps", "-aq", "--filter", f"label={LABEL}").stdout.strip()
     if stop_engine and not others and engine.stop_if_started(state_dir):
         say("hosts: stopped the dockerd this tool started")
@@ -333,7 +339,8 @@ def _write_if_changed(path: Path, text: str) -> None:
         path.write_text(text)
 
 
-def _remove_inventory(inv: Path) -> None:
+def _remove_inventory(inv: Path) -> Path | None:
+    """Remove the inventory but its vault; returns the vault when it was kept."""
     vault = inv / "group_vars" / "all" / "vault.yml"
     for path in sorted(inv.rglob("*"), key=lambda p: len(p.parts), reverse=True):
         if path == vault:
@@ -342,3 +349,4 @@ def _remove_inventory(inv: Path) -> None:
             path.unlink()
         elif path.is_dir() and not any(path.iterdir()):
             path.rmdir()
+    return vault if vault.exists() else None

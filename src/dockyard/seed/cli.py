@@ -16,6 +16,7 @@ from dockyard.seed.access import ToolAccess, Unavailable, tool_access
 from dockyard.seed.changes import Report
 from dockyard.seed.run import ORDER, SeedOptions, seed
 from dockyard.spec.model import Platform
+from dockyard.summary import Summary
 
 MIN_REDACTED = 6
 
@@ -96,10 +97,15 @@ def seed_command(
     return 0
 
 
-def seed_after_bootstrap(root: Path, inv: inventory.LoadedInventory, platform: Platform) -> int:
+def seed_after_bootstrap(
+    root: Path, inv: inventory.LoadedInventory, platform: Platform, summary: Summary | None = None
+) -> int:
     """The last step of ``invoke bootstrap``: seed every tool that can be reached; say which were
-    skipped and why. Fails (1) only when a reachable tool failed."""
+    skipped and why (also to the bootstrap's closing summary). Fails (1) only when a reachable tool failed."""
     report, redact = _run(root, inv, platform, SeedOptions())
+    for skip in report.skipped if summary is not None else []:
+        if skip.kind != "not-in-spec":
+            summary.skip("seed", redact(f"{skip.tool} {skip.kind} {skip.name}"), redact(skip.reason))
     for line in report.render():
         if " noop " not in line:
             cli.out(redact(f"seed: {line.strip()}"))
