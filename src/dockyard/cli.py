@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ParamSpec
 
-from dockyard import inventory, phases, playbook, preflight, secrets, summary
+from dockyard import catalogue, inventory, phases, playbook, preflight, secrets, summary
 from dockyard.problems import EXIT_FAILED, DockyardError, InvalidInput, SpecInvalid
 from dockyard.spec.model import Platform
 from dockyard.spec.validate import validate as validate_spec
@@ -110,9 +110,11 @@ def validate(root: Path, inventories: str | None, env: str) -> int:
     inv, platform = load(root, inventories, env)
     hosts = len(inv.hosts)
     projects = len(platform.projects_in(env))
+    overrides = catalogue.overrides_in_force(inv.catalogue_overrides)
     out(
         f"validate OK: env {env}: {hosts} host(s), {projects} project(s), "
-        f"{len(platform.environments)} environment(s) in the spec ({', '.join(str(s) for s in inv.sources)})"
+        f"{len(platform.environments)} environment(s) in the spec ({', '.join(str(s) for s in inv.sources)}); "
+        f"catalogue overrides in force: {', '.join(overrides) or 'none'}"
     )
     return 0
 
