@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import ParamSpec
 
 from dockyard import catalogue, inventory, phases, playbook, preflight, secrets, summary
-from dockyard.problems import EXIT_FAILED, DockyardError, InvalidInput, SpecInvalid
+from dockyard.problems import EXIT_FAILED, DockyardError, InvalidInput, SpecInvalid, one_line
 from dockyard.spec.model import Platform
 from dockyard.spec.validate import validate as validate_spec
 
@@ -34,7 +34,7 @@ def guarded(fn: Callable[P, int]) -> Callable[P, int]:
             return exc.exit_code
         except DockyardError as exc:
             for line in exc.lines():
-                err(f"error: {line}")
+                err(f"error: {one_line(line)}")
             return exc.exit_code
         except KeyboardInterrupt:
             err("interrupted")
@@ -86,16 +86,20 @@ def require_writable_dir(path: Path, option: str) -> None:
         ) from None
 
 
-def use_project_config(root: Path, tree: inventory.InventoryTree | None = None) -> None:
+def use_project_config(root: Path, tree: inventory.InventoryTree | None = None, *, writes: bool = True) -> None:
     """Make in-process Ansible code, and every ansible-playbook started from here, read the
-    project's ansible.cfg and the vault password (never a new one while the tree has a vault)."""
+    project's ansible.cfg and the vault password (never a new one while the tree has a vault;
+    none made at all by a command that only reads: ``writes`` False)."""
     os.environ.setdefault("ANSIBLE_CONFIG", str(root / "ansible.cfg"))
-    secrets.use_password_file(state_dir(root), secrets.vaults_in(tree) if tree else ())
+    secrets.use_password_file(state_dir(root), secrets.vaults_in(tree) if tree else (), create=writes)
 
 
-def load(root: Path, inventories: str | None, env: str) -> tuple[inventory.LoadedInventory, Platform]:
+def load(
+    root: Path, inventories: str | None, env: str, *, writes: bool = True
+) -> tuple[inventory.LoadedInventory, Platform]:
+    """Load and validate an environment. ``writes``: the command may write the vault later."""
     tree = inventory_tree(root, inventories)
-    use_project_config(root, tree)
+    use_project_config(root, tree, writes=writes)
     if env == "local" and env not in tree.environments():
         raise InvalidInput(
             f"unknown environment 'local': {tree.root / 'local'} does not exist yet "
@@ -107,7 +111,7 @@ def load(root: Path, inventories: str | None, env: str) -> tuple[inventory.Loade
 
 @guarded
 def validate(root: Path, inventories: str | None, env: str) -> int:
-    inv, platform = load(root, inventories, env)
+    inv, platform = load(root, inventories, env, writes=False)
     hosts = len(inv.hosts)
     projects = len(platform.projects_in(env))
     overrides = catalogue.overrides_in_force(inv.catalogue_overrides)
@@ -121,7 +125,7 @@ def validate(root: Path, inventories: str | None, env: str) -> int:
 
 @guarded
 def run_preflight(root: Path, inventories: str | None, env: str) -> int:
-    inv, platform = load(root, inventories, env)
+    inv, platform = load(root, inventories, env, writes=False)
     return _preflight(inv, platform)
 
 
@@ -257,7 +261,7 @@ def plan(root: Path, inventories: str | None, env: str, *, tags: str | None = No
     import subprocess  # noqa: PLC0415
 
     phases.check_tags(root, tags)
-    inv, _platform = load(root, inventories, env)
+    inv, _platform = load(root, inventories, env, writes=False)
     phases.check_limit(limit, inv.hosts, inv.groups)
     cmd = playbook.command(root, inv.sources, BOOTSTRAP_PLAYBOOK, check=True, diff=True, tags=tags, limit=limit)
     proc = subprocess.run(

@@ -53,8 +53,13 @@ def password_file(state_dir: Path, vaults: Sequence[Path] = ()) -> Path:
     return path
 
 
-def use_password_file(state_dir: Path, vaults: Sequence[Path] = ()) -> Path:
-    """Point this process, and every Ansible it starts, at the vault password file."""
+def use_password_file(state_dir: Path, vaults: Sequence[Path] = (), *, create: bool = True) -> Path | None:
+    """Point this process, and every Ansible it starts, at the vault password file. ``create``
+    False (commands that only read): no password is made when there is none yet."""
+    if not create and not os.environ.get(PASSWORD_ENV) and not (state_dir / "vault-password").exists():
+        if any(encrypted(v) for v in vaults):
+            password_file(state_dir, vaults)  # raises: a vault with no password to open it
+        return None
     path = password_file(state_dir, vaults)
     os.environ[PASSWORD_ENV] = str(path)
     return path
