@@ -151,7 +151,11 @@ def versions(catalogue: Any) -> list[tuple[str, str]]:
 
 
 def credentials(keys: Iterable[str], vault_file: Path) -> list[tuple[str, str]]:
-    return [(key, str(vault_file)) for key in sorted(keys)]
+    try:
+        shown = vault_file.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        shown = vault_file
+    return [(key, str(shown)) for key in sorted(keys)]
 
 
 class PhaseRecorder:
