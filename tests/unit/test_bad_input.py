@@ -563,6 +563,12 @@ CASES: list[Case] = [
         preflight,
         ("dev/hosts.yml:", "dev-cp-1.ansible_port"),
     ),
+    Case(
+        "service-host-not-an-ip",
+        lambda w: w.host("platform", "harbor-1", ansible_host="harbor-1.example.com"),
+        validate,
+        ("platform/hosts.yml:", "harbor-1.ansible_host", "not an IP address"),
+    ),
     # --- what seed will need, checked by validate
     Case(
         "ca-file-missing",

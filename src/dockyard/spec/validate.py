@@ -7,6 +7,7 @@ wrong and how to fix it.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import re
 from collections.abc import Iterator
@@ -60,6 +61,7 @@ def validate(inv: LoadedInventory, root: Path | None = None) -> Platform:
     problems += _cross_reference_problems(inv)
     problems += _value_problems(inv)
     problems += _host_problems(inv)
+    problems += _service_host_problems(inv)
     problems += _tree_problems(inv)
     problems += _tool_access_problems(inv, root or Path.cwd())
     if problems:
@@ -518,6 +520,30 @@ def _host_problems(inv: LoadedInventory) -> Iterator[Problem]:
             )
         else:
             seen[key] = name
+
+
+def _service_host_problems(inv: LoadedInventory) -> Iterator[Problem]:
+    """The host serving a platform name gets a certificate carrying its IP address (and /etc/hosts
+    entries without DNS): its address must be an IP, not a name."""
+    tools = inv.spec.get("dockyard_tools") if isinstance(inv.spec.get("dockyard_tools"), dict) else {}
+    serving = [t for t in TOOLS if isinstance(tools.get(t), dict) and tools[t].get("mode") == "install"]
+    for group in [*serving, "mirror", CLUSTER_GROUPS[0]]:
+        members = inv.groups.get(group) or []
+        if not members or members[0] not in inv.hosts:
+            continue
+        host = inv.hosts[members[0]]
+        address = str(host.get("dockyard_address") or host.address)
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            key = "dockyard_address" if host.get("dockyard_address") else "ansible_host"
+            yield Problem(
+                host.origin(key) or str(inv.sources[-1]),
+                f"{host.name}.{key}",
+                f"{address!r} is not an IP address; {host.name} serves group {group}'s name, and its certificate "
+                f"and /etc/hosts entry need the IP",
+                f"set {key} to the host's IP address",
+            )
 
 
 def _tree_problems(inv: LoadedInventory) -> Iterator[Problem]:
