@@ -219,7 +219,23 @@ def bootstrap(
     known = phases.phases(root)
     result = summary.Summary(env, check=check)
     result.not_selected = [p.name for p in known if wanted_tags and not p.tags & set(wanted_tags)]
-    cmd = playbook.command(root, inv.sources, BOOTSTRAP_PLAYBOOK, check=check, diff=check, tags=tags, limit=limit)
+    vault_file = secrets.vault_path(inv.tree, env)
+    if not check:
+        from dockyard import secret_registry  # noqa: PLC0415
+
+        created = secret_registry.ensure(secrets.Vault.open(inv.tree, env, state_dir(root)))
+        if created:
+            out(f"vault: generated {', '.join(created)} in {vault_file}")
+    cmd = playbook.command(
+        root,
+        inv.sources,
+        BOOTSTRAP_PLAYBOOK,
+        check=check,
+        diff=check,
+        tags=tags,
+        limit=limit,
+        extra_vars={"dockyard_vault_file": str(vault_file.resolve())},
+    )
     out(("plan" if check else "bootstrap") + ": " + " ".join(cmd))
     with tempfile.TemporaryDirectory(prefix="dockyard-phases-") as work:
         report = Path(work) / "phases.json"
