@@ -246,7 +246,7 @@ def bootstrap(
     if rc != 0:
         err(f"bootstrap FAILED: ansible-playbook exited {rc}")
         return rc
-    for item in summary.unplanned_parts(platform, [p.name for p in known]) if not wanted_tags else []:
+    for item in summary.unplanned_parts(platform, [p.name for p in known], root) if not wanted_tags else []:
         result.skip(item.phase, item.part, item.reason)  # a --tags run asked for less on purpose
     seed_rc = 0
     if check:

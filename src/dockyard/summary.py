@@ -116,19 +116,26 @@ def read_phase_report(path: Path) -> tuple[list[PhaseRun], list[Skipped]]:
     return runs, skipped
 
 
-def unplanned_parts(platform: Platform, phases: Sequence[str]) -> list[Skipped]:
-    """Tools in ``mode: install`` that no phase of ``playbooks/bootstrap.yml`` installs."""
+def unplanned_parts(platform: Platform, phases: Sequence[str], root: Path | None = None) -> list[Skipped]:
+    """Tools in ``mode: install`` that this version cannot install: no tools phase in
+    ``playbooks/bootstrap.yml``, or no role for the tool (``roles/tools/<tool>``, as the phase looks)."""
     out = []
     for name, tool in platform.tools.items():
-        if tool.mode == "install" and "tools" not in phases and name not in phases:
-            out.append(
-                Skipped(
-                    "tools",
-                    name,
-                    "mode install, but playbooks/bootstrap.yml has no phase that installs it in this version "
-                    f"(use dockyard_tools.{name}.mode: external with the url of an existing one)",
-                )
+        if tool.mode != "install":
+            continue
+        if "tools" not in phases and name not in phases:
+            reason = "playbooks/bootstrap.yml has no phase that installs it in this version"
+        elif root is not None and not any((root / "roles" / sub / name).is_dir() for sub in ("tools", ".")):
+            reason = f"the tools phase has no role roles/tools/{name} in this version"
+        else:
+            continue
+        out.append(
+            Skipped(
+                "tools",
+                name,
+                f"mode install, but {reason} (use dockyard_tools.{name}.mode: external with an existing one's url)",
             )
+        )
     return out
 
 

@@ -87,7 +87,7 @@ def test_summary_lines_never_hold_values_and_say_what_was_not_done() -> None:
     assert done.exit_code(False) == 0 and "bootstrap COMPLETE: env dev" in done.lines(False)[-1]
 
 
-def test_install_mode_without_an_install_phase_is_not_done() -> None:
+def test_install_mode_without_an_install_phase_is_not_done(tmp_path: Path) -> None:
     from dockyard.spec.validate import build  # noqa: PLC0415
 
     platform = build(
@@ -104,6 +104,10 @@ def test_install_mode_without_an_install_phase_is_not_done() -> None:
     parts = summary.unplanned_parts(platform, ["common", "internal_ca"])
     assert [p.part for p in parts] == ["gitlab"]
     assert summary.unplanned_parts(platform, ["common", "tools"]) == []
+    (tmp_path / "roles" / "tools" / "gitlab").mkdir(parents=True)
+    assert summary.unplanned_parts(platform, ["common", "tools"], tmp_path) == []
+    (tmp_path / "roles" / "tools" / "gitlab").rmdir()
+    assert "no role roles/tools/gitlab" in summary.unplanned_parts(platform, ["tools"], tmp_path)[0].reason
 
 
 @pytest.fixture
@@ -149,7 +153,7 @@ def test_bootstrap_is_honest_about_what_it_did_not_do(
     assert "argocd (dev): https://argocd.dev.platform.example.com" in out
     assert "kubernetes:" in out or "containerd:" in out  # versions from the catalogue
     assert "argocd: Argo CD of dev: no kubeconfig for dev" in out
-    assert "tools: gitlab: mode install, but playbooks/bootstrap.yml has no phase" in out
+    assert "tools: gitlab: mode install, but the tools phase has no role roles/tools/gitlab" in out
     assert "seed: gitlab" in out  # and seed's own skips
     assert re.search(r"\n    common +3\.0s\n    argocd +0\.5s\n    seed +[0-9.]+s\n", out), out
     assert ("PARTIAL" if allow_partial else "INCOMPLETE") in out
