@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,18 +72,11 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
-    monkeypatch.delenv(secrets.PASSWORD_ENV, raising=False)
-    root = tmp_path / "root"
-    root.mkdir()
-    shutil.copy(ROOT / "ansible.cfg", root / "ansible.cfg")
-    (root / "playbooks").symlink_to(ROOT / "playbooks")
-    tree = tmp_path / "inventories"
-    shutil.copytree(ROOT / "inventories", tree, ignore=shutil.ignore_patterns("local", "vault.yml"))
-    store = secrets.Vault.open(inventory_tree(tree), "dev", cli.state_dir(root))
+def world(operator_root: Path, sample_tree: Path, monkeypatch: pytest.MonkeyPatch) -> World:
+    store = secrets.Vault.open(inventory_tree(sample_tree), "dev", cli.state_dir(operator_root))
     store.set_many({"gitlab.root_token": SECRET_VALUES[0], "harbor.admin_token": SECRET_VALUES[1]})
     monkeypatch.delenv(secrets.PASSWORD_ENV, raising=False)
-    return World(root, tree, tmp_path)
+    return World(operator_root, sample_tree, sample_tree.parent)
 
 
 def inventory_tree(path: Path) -> Any:

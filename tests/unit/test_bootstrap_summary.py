@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dockyard import cli, phases, playbook, secrets, summary
+from dockyard import cli, phases, playbook, summary
 from dockyard.spec.model import Tool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,18 +109,6 @@ def test_install_mode_without_an_install_phase_is_not_done(tmp_path: Path) -> No
     assert "no role roles/tools/gitlab" in summary.unplanned_parts(platform, ["tools"], tmp_path)[0].reason
 
 
-@pytest.fixture
-def lab_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
-    monkeypatch.delenv(secrets.PASSWORD_ENV, raising=False)
-    root = tmp_path / "root"
-    root.mkdir()
-    shutil.copy(ROOT / "ansible.cfg", root / "ansible.cfg")
-    (root / "playbooks").symlink_to(ROOT / "playbooks")
-    tree = tmp_path / "inventories"
-    shutil.copytree(ROOT / "inventories", tree, ignore=shutil.ignore_patterns("local", "vault.yml"))
-    return root, tree
-
-
 def _fake_run(report: dict[str, object]) -> Callable[..., int]:
     def run(cmd: list[str], root: Path, extra_env: dict[str, str] | None = None) -> int:
         Path((extra_env or {})[summary.REPORT_ENV]).write_text(json.dumps(report))
@@ -132,14 +119,15 @@ def _fake_run(report: dict[str, object]) -> Callable[..., int]:
 
 @pytest.mark.parametrize("allow_partial", [False, True])
 def test_bootstrap_is_honest_about_what_it_did_not_do(
-    lab_root: tuple[Path, Path],
+    operator_root: Path,
+    sample_tree: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     allow_partial: bool,
 ) -> None:
     """ansible-playbook replaced by a recorded phase report (the hosts are documentation addresses);
     seed runs for real and finds no tool it can reach."""
-    root, tree = lab_root
+    root, tree = operator_root, sample_tree
     report = {
         "phases": [{"phase": "common", "seconds": 3.0, "hosts": 6}, {"phase": "argocd", "seconds": 0.5, "hosts": 1}],
         "skipped": [{"phase": "argocd", "part": "Argo CD of dev", "reason": "no kubeconfig for dev"}],
