@@ -88,6 +88,9 @@ def _read_yaml(path: Path) -> Any:
         with path.open(encoding="utf-8") as fh:
             return yaml.safe_load(fh)
     except yaml.YAMLError as exc:
+        problems = inventory_files.check_file(path, None, str(path))  # the same words as every other file
+        if problems:
+            raise InvalidInput(str(problems[0])) from None
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         problem = getattr(exc, "problem", exc)
