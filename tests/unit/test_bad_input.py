@@ -310,6 +310,12 @@ CASES: list[Case] = [
         ("dev/host_vars/dev-cp-1.yml:", "not valid YAML"),
     ),
     Case("yaml-in-hosts", append("dev/hosts.yml", "  vars: {a: [}\n"), validate, ("dev/hosts.yml:", "not valid YAML")),
+    Case(
+        "yaml-tab-hosts",
+        text_edit("dev/hosts.yml", "          ansible_host: 198.51.100.16", "\t  ansible_host: 198.51.100.16"),
+        validate,
+        ("dev/hosts.yml:", "tab"),
+    ),
     Case("vault-wrong-password", vault_wrong_password, validate, (VAULT, "cannot decrypt")),
     Case("vault-no-password", vault_no_password, validate, (VAULT, "no vault password")),
     Case("vault-truncated", vault_truncated, validate, (VAULT, "corrupted or truncated")),
