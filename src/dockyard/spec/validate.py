@@ -516,7 +516,7 @@ def _host_problems(inv: LoadedInventory) -> Iterator[Problem]:
                 host.origin("ansible_host") or default_file,
                 f"{name}.ansible_host",
                 f"{host.address}:{port} is also the address of host {seen[key]}; one machine cannot be both",
-                "give each host its own address (or remove the duplicate host)",
+                "give each host its own address, or remove the duplicate host",
             )
         else:
             seen[key] = name
