@@ -102,7 +102,8 @@ def test_upstream_argocd_chart_renders_with_each_env_values(
             "gitlab.platform.example.com ssh-ed25519"
             in configmaps["argocd-ssh-known-hosts-cm"]["data"]["ssh_known_hosts"]
         )
-        assert configmaps["argocd-cmd-params-cm"]["data"]["server.insecure"] == "true"
+        # argocd-server serves TLS; the ingress reaches it on the HTTPS port, speaking HTTPS
+        assert configmaps["argocd-cmd-params-cm"]["data"]["server.insecure"] == "false"
         secret = next(d for d in by_kind(docs, "Secret") if d["metadata"]["name"] == "argocd-secret")
         hashed = base64.b64decode(secret["data"]["admin.password"])
         assert hashed.decode() == values["configs"]["secret"]["argocdServerAdminPassword"]
@@ -111,6 +112,8 @@ def test_upstream_argocd_chart_renders_with_each_env_values(
         host = f"argocd.{env}.platform.example.com"
         assert ingress["spec"]["rules"][0]["host"] == host
         assert ingress["spec"]["tls"] == [{"hosts": [host], "secretName": "argocd-server-tls"}]
+        assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/backend-protocol"] == "HTTPS"
+        assert ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"]["number"] == 443
         images = {c["image"] for d in docs for c in _containers(d)}
         assert images == {"quay.io/argoproj/argocd:v3.4.4", "ecr-public.aws.com/docker/library/redis:8.2.3-alpine"}
         # the pinned chart version comes from the catalogue

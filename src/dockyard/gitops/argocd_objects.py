@@ -30,7 +30,9 @@ PLATFORM_SOURCE = "dockyard"  # spec.description prefix
 def env_objects(platform: Platform, env: str, settings: ArgoSettings) -> list[dict[str, Any]]:
     """Every object for ``env``'s Argo CD, in apply order (projects, secrets, applications, root last)."""
     projects = platform.projects_in(env)
-    objects: list[dict[str, Any]] = [root_app_project(platform, env)]
+    # One Argo CD, one locked default project: with layout central the central environment brings it.
+    objects: list[dict[str, Any]] = [] if names.is_remote(platform, env) else [locked_default_project(env)]
+    objects.append(root_app_project(platform, env))
     objects += [app_project(platform, p, env) for p in projects]
     objects.append(apps_repo_secret(platform, env))
     objects += [repo_secret(platform, p, env) for p in projects]
@@ -132,6 +134,23 @@ def application(platform: Platform, project: Project, service: Service, env: str
             },
             "destination": destination(platform, env, environment.namespace(project.name)),
             "syncPolicy": sync_policy(environment, "CreateNamespace=true"),
+        },
+    }
+
+
+def locked_default_project(env: str) -> dict[str, Any]:
+    """Argo CD's own ``default`` project, locked: no source, no destination, no kind. An Application
+    that names no project (or ``default``) can deploy nothing."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "AppProject",
+        "metadata": metadata(names.DEFAULT_PROJECT, env),
+        "spec": {
+            "description": "Locked by Dockyard: every Application belongs to its project's AppProject",
+            "sourceRepos": [],
+            "destinations": [],
+            "clusterResourceWhitelist": [],
+            "namespaceResourceWhitelist": [],
         },
     }
 

@@ -32,6 +32,7 @@ FINALIZER = "resources-finalizer.argocd.argoproj.io"
 # (written by the Harbor seeder).
 IMAGE_PULL_SECRET = "harbor-pull"  # noqa: S105 (a Secret's name)
 PROD_SYNC_ROLE = "role:prod-sync"
+DEFAULT_PROJECT = "default"  # Argo CD's own AppProject, rendered locked
 
 
 def _suffix(platform: Platform, env: str) -> str:

@@ -152,7 +152,12 @@ def cluster_credentials(kubeconfig: Path) -> tuple[str, str]:
         user = next(u["user"] for u in data.get("users", []) if u["name"] == context["user"])
     except (OSError, yaml.YAMLError, KeyError, IndexError, StopIteration, TypeError) as exc:
         raise InvalidInput(f"{kubeconfig}: (file): not a usable kubeconfig ({type(exc).__name__}: {exc})") from None
-    tls: dict[str, Any] = {"insecure": bool(cluster.get("insecure-skip-tls-verify", False))}
+    if cluster.get("insecure-skip-tls-verify"):
+        raise InvalidInput(
+            f"{kubeconfig}: clusters[{context['cluster']}].insecure-skip-tls-verify: is true, Dockyard never "
+            f"carries an unverified cluster into Argo CD (give certificate-authority-data instead)"
+        )
+    tls: dict[str, Any] = {"insecure": False}
     if cluster.get("certificate-authority-data"):
         tls["caData"] = cluster["certificate-authority-data"]
     if user.get("client-certificate-data"):

@@ -10,6 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+# SSO group names go into Argo CD's policy.csv: no comma, quote, space or line break can pass.
+SSO_GROUP = r"^[A-Za-z0-9][A-Za-z0-9._@:/=+-]{0,254}$"
+SSO_GROUP_FIX = "use letters, digits and . _ @ : / = + - only (no spaces, commas, quotes or line breaks)"
 DNS_LABEL_FIX = (
     "use lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"
 )
@@ -291,7 +294,10 @@ SPEC: dict[str, Any] = {
         "dockyard_argocd_ha": {"type": "boolean"},
         "dockyard_argocd_tls_secret": _dns_label,
         "dockyard_argocd_ingress_class": {"type": "string"},
-        "dockyard_argocd_prod_sync_groups": _string_list,
+        "dockyard_argocd_prod_sync_groups": {
+            "type": "array",
+            "items": {"type": "string", "pattern": SSO_GROUP, "x-fix": SSO_GROUP_FIX},
+        },
         "dockyard_preflight_ssh_timeout_s": {"type": "number", "minimum": 1},
         "dockyard_ci": CI,
         "dockyard_registry": REGISTRY,

@@ -1,0 +1,135 @@
+"""Issue 14: the trust gaps of the seeded platform, each closed with a test that failed before."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from dockyard import inventory
+from dockyard.gitops import argocd_values, git, names
+from dockyard.gitops.secret_values import cluster_credentials
+from dockyard.gitops.settings import ArgoSettings
+from dockyard.problems import InvalidInput, SpecInvalid
+from dockyard.spec.validate import validate
+from tests.gitops_helpers import objects, of_kind, render
+
+
+def _validate(tree: Path, env: str = "dev") -> Any:
+    return validate(inventory.load(inventory.InventoryTree(tree), env))
+
+
+def _problems(tree: Path) -> list[str]:
+    with pytest.raises(SpecInvalid) as caught:
+        _validate(tree)
+    return [str(p) for p in caught.value.problems]
+
+
+# -------------------------------------------------------------------- 4. reserved names, locked defaults
+@pytest.mark.parametrize(
+    "name", ["argocd", "kube-system", "kube-public", "kube-anything", "default", "dockyard-builds"]
+)
+def test_reserved_project_names_are_rejected(edit_spec: Callable[..., Path], name: str) -> None:
+    tree = edit_spec(lambda spec: spec["dockyard_projects"][0].__setitem__("name", name))
+    problems = _problems(tree)
+    assert any("dockyard_projects[0].name" in p and "reserved" in p for p in problems), problems
+
+
+def test_a_namespace_prefix_cannot_reach_a_reserved_namespace(edit_spec: Callable[..., Path]) -> None:
+    def change(spec: dict[str, Any]) -> None:
+        spec["dockyard_environments"]["dev"]["namespace_prefix"] = "kube-"
+
+    problems = _problems(edit_spec(change))
+    assert any("reserved" in p and "kube-shop" in p for p in problems), problems
+
+
+def test_a_service_cannot_take_the_deploy_repos_name(edit_spec: Callable[..., Path]) -> None:
+    tree = edit_spec(lambda spec: spec["dockyard_projects"][0]["services"].append({"name": "shop-deploy", "port": 80}))
+    problems = _problems(tree)
+    assert any("services[2].name" in p and "reserved" in p for p in problems), problems
+
+
+def test_sso_group_names_are_restricted(edit_spec: Callable[..., Path]) -> None:
+    evil = "admins\np, role:readonly, *, *, */*, allow"
+    tree = edit_spec(lambda spec: spec.__setitem__("dockyard_argocd_prod_sync_groups", ["ops", evil]))
+    problems = _problems(tree)
+    assert any("dockyard_argocd_prod_sync_groups[1]" in p for p in problems), problems
+
+
+def test_policy_csv_never_takes_an_unsafe_group(isolated_root: Path, sample_tree: Path) -> None:
+    platform = _validate(sample_tree)
+    settings = ArgoSettings.from_spec(isolated_root, {}, platform, "prod")
+    unsafe = ArgoSettings(**{**settings.__dict__, "prod_sync_groups": ("ops\ng, x, role:admin",)})
+    with pytest.raises(InvalidInput, match="dockyard_argocd_prod_sync_groups"):
+        argocd_values.rbac_policy(platform, "prod", unsafe)
+
+
+def test_default_app_project_is_rendered_locked(isolated_root: Path, sample_tree: Path, tmp_path: Path) -> None:
+    render(isolated_root, sample_tree, tmp_path / "out")
+    for env in ("dev", "stage", "prod"):
+        default = [
+            p for p in of_kind(objects(tmp_path / "out", env), "AppProject") if p["metadata"]["name"] == "default"
+        ]
+        assert len(default) == 1, env
+        spec = default[0]["spec"]
+        assert spec["sourceRepos"] == [] and spec["destinations"] == []
+        assert spec["clusterResourceWhitelist"] == [] and spec["namespaceResourceWhitelist"] == []
+
+
+# -------------------------------------------------------------------------------- 6. TLS everywhere
+def test_argocd_server_serves_tls_behind_the_ingress(isolated_root: Path, sample_tree: Path, tmp_path: Path) -> None:
+    render(isolated_root, sample_tree, tmp_path / "out")
+    values = yaml.safe_load((tmp_path / "out" / "dev" / "argocd-values.yaml").read_text())
+    assert values["configs"]["params"].get("server.insecure") is not True
+    annotations = values["server"]["ingress"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/backend-protocol"] == "HTTPS"
+
+
+def _kubeconfig(path: Path, **cluster: Any) -> Path:
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "c",
+                "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}],
+                "clusters": [{"name": "k", "cluster": {"server": "https://192.0.2.5:6443", **cluster}}],
+                "users": [{"name": "u", "user": {"token": "t0ken-value"}}],
+            }
+        )
+    )
+    return path
+
+
+def test_an_insecure_kubeconfig_is_refused(tmp_path: Path) -> None:
+    path = _kubeconfig(tmp_path / "stage.yaml", **{"insecure-skip-tls-verify": True})
+    with pytest.raises(InvalidInput) as caught:
+        cluster_credentials(path)
+    message = str(caught.value)
+    assert "insecure-skip-tls-verify" in message and "\n" not in message and str(path) in message
+    ok = _kubeconfig(tmp_path / "ok.yaml", **{"certificate-authority-data": base64.b64encode(b"ca").decode()})
+    server, config = cluster_credentials(ok)
+    assert server == "https://192.0.2.5:6443" and '"insecure": false' in config
+
+
+# ------------------------------------------------------------------------------- 8. git clone -- URL
+def test_git_clone_never_reads_the_url_as_an_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    marker = tmp_path / "pwned"
+    evil = f"--upload-pack=touch {marker};"
+    seen: list[tuple[str, ...]] = []
+    real = git.run
+
+    def spy(*args: str, check: bool = True) -> Any:
+        seen.append(args)
+        return real(*args, check=check)
+
+    monkeypatch.setattr(git, "run", spy)
+    with pytest.raises(git.GitError):
+        git.clone(evil, tmp_path / "into")
+    assert not marker.exists()
+    args = seen[0]
+    assert args.index("--") == args.index(evil) - 1, args
