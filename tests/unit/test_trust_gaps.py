@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from dockyard import inventory
-from dockyard.gitops import argocd_values, git, names
+from dockyard.gitops import argocd_values, git
 from dockyard.gitops.secret_values import cluster_credentials
 from dockyard.gitops.settings import ArgoSettings
 from dockyard.problems import InvalidInput, SpecInvalid

@@ -5,11 +5,10 @@ Value names are the chart's own (``tests/reference/argo-cd-chart/argo-cd/values.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-
-import re
 
 from dockyard import catalogue
 from dockyard.gitops import names
