@@ -84,9 +84,9 @@ def test_apply_is_server_side_labelled_and_idempotent(
     pki(isolated_root, "argocd.dev.platform.example.com")
     objects, _ = layout(isolated_root, sample_tree, "dev", store)
     first = run(api, isolated_root, objects, store)
-    assert first.count("create") == len(objects) == 8 and first.changed
+    assert first.count("create") == len(objects) == 9 and first.changed
     patches = [r for r in api.mutating_requests() if r.method == "PATCH"]
-    assert len(patches) == 8
+    assert len(patches) == 9
     assert all(r.content_type == APPLY_PATCH and r.query["fieldManager"] == ["dockyard"] for r in patches)
     apps = api.objects("applications", "argocd")
     assert set(apps) == {"shop-cart", "shop-web", "dockyard-root"}
@@ -105,7 +105,7 @@ def test_apply_is_server_side_labelled_and_idempotent(
 
     before = len(api.mutating_requests())
     second = run(api, isolated_root, objects, store)
-    assert not second.changed and second.count("unchanged") == 8
+    assert not second.changed and second.count("unchanged") == 9
     assert len(api.mutating_requests()) == before  # only dry runs and reads the second time
 
 
@@ -205,7 +205,7 @@ def test_dry_run_before_the_crds_exist_and_schema_errors(
     with KubeAPI(crds_installed=False) as api:
         api.create_namespace("argocd")
         report = run(api, isolated_root, objects, store, dry_run=True)
-        assert report.count("create") == 7  # everything but the TLS Secret (no certificate issued here)
+        assert report.count("create") == 8  # everything but the TLS Secret (no certificate issued here)
         assert [c.line() for c in report.changes if c.action == "kept"] == ["kept Secret argocd-server-tls"]
         assert not api.mutating_requests()
         with pytest.raises(kube.UnknownKind):

@@ -261,7 +261,7 @@ def test_prune_of_a_whole_project(lab: SeedLab, seed: Seed) -> None:
         ("harbor", "POST", r"^/api/v2\.0/retentions$"),
         ("harbor", "POST", r"^/api/v2\.0/robots$"),
         ("gitlab", "POST", r"/hooks$"),
-        ("gitlab", "POST", r"/protected_branches$"),
+        ("gitlab", "PATCH", r"/protected_branches/main$"),
         ("gitlab", "PUT", r"/custom_attributes/dockyard_state$"),
         ("jenkins", "POST", r"/createCredentials$"),
         ("jenkins", "POST", r"/job/shop/createItem$"),

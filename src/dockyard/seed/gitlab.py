@@ -431,11 +431,11 @@ class GitlabReconciler:
             if not self.rec.apply:
                 continue
             with self._step(f"protecting {branch} of {repo.path}"):
-                if current is not None:
-                    # Access levels of an existing protection cannot all be changed in place on CE:
-                    # protect again (the branch is unprotected between these two calls).
-                    lazy.protectedbranches.delete(branch)
-                lazy.protectedbranches.create(_protection_payload(branch, spec))
+                if current is None:
+                    lazy.protectedbranches.create(_protection_payload(branch, spec))
+                else:
+                    # Changed in place (PATCH, GitLab 15.6+): the branch is never unprotected.
+                    lazy.protectedbranches.update(branch, _protection_patch(current, spec))
 
     def _tags(self, repo: Repo, lazy: Any, want: dict[str, int], previous: list[str], *, exists: bool) -> None:
         with self._step(f"listing protected tags of {repo.path}"):
@@ -578,6 +578,33 @@ def _protection_payload(branch: str, spec: dict[str, Any]) -> dict[str, Any]:
     if deploy_keys:
         payload["allowed_to_push"] = [{"deploy_key_id": k} for k in deploy_keys]
     return payload
+
+
+def _protection_patch(current: Mapping[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    """The PATCH body that turns ``current``'s access levels into ``spec``'s, as nested attributes:
+    entries to add (no ``id``), entries to remove (``id`` and ``_destroy``); one request, so the
+    rule changes at once."""
+
+    def entry_view(entry: Mapping[str, Any]) -> tuple[str, int]:
+        if entry.get("deploy_key_id"):
+            return ("deploy_key", int(entry["deploy_key_id"]))
+        if entry.get("user_id") or entry.get("group_id"):
+            return ("other", int(entry["id"]))
+        return ("role", int(entry.get("access_level", 0)))
+
+    def changes(entries: list[dict[str, Any]], wanted: list[tuple[str, int]]) -> list[dict[str, Any]]:
+        have = {entry_view(e): e for e in entries or []}
+        out: list[dict[str, Any]] = [
+            {"deploy_key_id": v} if k == "deploy_key" else {"access_level": v} for k, v in wanted if (k, v) not in have
+        ]
+        out += [{"id": e["id"], "_destroy": True} for view, e in have.items() if view not in wanted]
+        return out
+
+    return {
+        "allowed_to_push": changes(current.get("push_access_levels") or [], spec["push"]),
+        "allowed_to_merge": changes(current.get("merge_access_levels") or [], spec["merge"]),
+        "allow_force_push": False,
+    }
 
 
 def _protection_text(spec: dict[str, Any]) -> str:

@@ -78,7 +78,12 @@ class CiSettings:
     image_tag: ImageTagScheme = "commit"
     build_env: str | None = None  # None: the first environment
     bump_env: str | None = None  # None: the first environment
-    build_namespace: str = "dockyard-builds"
+    build_namespace: str = "dockyard-builds"  # each project builds in <build_namespace>-<project>
+    build_tag_creators: Literal["developers", "maintainers"] = "developers"
+    release_tag_creators: Literal["developers", "maintainers"] = "maintainers"
+
+    def build_namespace_of(self, project: str) -> str:
+        return f"{self.build_namespace}-{project}"
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,7 @@ class RegistrySettings:
     scan_on_push: bool = True
     keep_last: int = 10
     retention_schedule: str = "0 0 3 * * *"
+    robot_expiry_days: int = 90
 
 
 @dataclass(frozen=True)

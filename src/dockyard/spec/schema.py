@@ -162,7 +162,10 @@ CI: dict[str, Any] = {
         "image_tag": {"enum": ["commit", "build-number", "datetime"]},  # default commit (short SHA)
         "build_env": _dns_label,  # whose cluster runs the build pods (default: the first environment)
         "bump_env": _dns_label,  # whose values.yaml a release build bumps (default: the first environment)
-        "build_namespace": _dns_label,  # namespace of the build pods (default dockyard-builds)
+        "build_namespace": _dns_label,  # prefix of each project's build namespace (default dockyard-builds)
+        # Who may create build and release tags in GitLab (both patterns are protected).
+        "build_tag_creators": {"enum": ["developers", "maintainers"]},  # default developers
+        "release_tag_creators": {"enum": ["developers", "maintainers"]},  # default maintainers
     },
 }
 
@@ -178,6 +181,8 @@ REGISTRY: dict[str, Any] = {
             "pattern": r"^\S+(\s+\S+){5}$",
             "x-fix": "give Harbor's 6-field cron (seconds first), such as '0 0 3 * * *'",
         },
+        # Robot accounts expire this many days after seed (re)issues them; seed renews them before.
+        "robot_expiry_days": {"type": "integer", "minimum": 7, "maximum": 3650},  # default 90
     },
 }
 
