@@ -198,8 +198,8 @@ class GitlabDouble:
         record = self.access_tokens[int(who.split(":", 1)[1])]
         pid = record["project_id"]
         project = self.projects.get(pid, {})
-        refs = {str(pid), project.get("path_with_namespace", "").replace("/", "%2F")}
-        match = re.fullmatch(r"/projects/([^/]+)(/merge_requests)?", path)
+        refs = {str(pid), project.get("path_with_namespace", "")}
+        match = re.fullmatch(r"/projects/(\d+|[^/]+/[^/]+)(/merge_requests)?", path)
         if not match or match.group(1) not in refs or "api" not in record["scopes"]:
             return False
         if match.group(2) is None:
@@ -388,7 +388,6 @@ class GitlabDouble:
         }
 
     def _get_ref(self, _request: Request, _body: Any, pid: int, name: str) -> Response:
-        name = name.replace("%2F", "/")
         if pid not in self.projects or name not in self.refs.get(pid, set()):
             return _msg(404, "404 Branch Not Found")
         return Response(200, self._ref_view(pid, name))

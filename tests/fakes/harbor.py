@@ -21,8 +21,8 @@ import base64
 import datetime as dt
 import re
 import secrets
-import time
 import threading
+import time
 from pathlib import Path
 from typing import Any
 

@@ -66,3 +66,57 @@ def test_branch_protection_is_changed_in_place(lab: SeedLab, seed: Seed) -> None
     assert any(w[0] == "PATCH" and w[1].endswith("/protected_branches/main") for w in writes), writes
     assert lab.gitlab.branches[deploy]["main"]["id"] == before  # the same rule, never absent
     assert lab.gitlab.unprotected == []
+
+
+# ------------------------------------------------------- 1. prod changes only by merged merge request
+def test_prod_tracks_a_branch_only_a_merge_request_changes(lab: SeedLab, seed: Seed) -> None:
+    assert seed().rc == 0
+    deploy = lab.gitlab.project("shop/shop-deploy")["id"]
+    jenkins_key = next(k for k, v in lab.gitlab.keys.items() if v["title"] == "dockyard:shop:jenkins")
+    assert lab.gitlab.refs[deploy] == {"main", "env/prod"}
+    prod = lab.gitlab.branches[deploy]["env/prod"]
+    # nobody pushes, not even Jenkins' deploy key; Maintainers merge merge requests
+    assert [(a["access_level"], a.get("deploy_key_id")) for a in prod["push_access_levels"]] == [(0, None)]
+    assert [a["access_level"] for a in prod["merge_access_levels"]] == [40]
+    assert prod["allow_force_push"] is False
+    # dev/stage bumps keep working: Jenkins' key still pushes main
+    main = lab.gitlab.branches[deploy]["main"]
+    assert jenkins_key in {a.get("deploy_key_id") for a in main["push_access_levels"]}
+    # a least-privilege token for promote: a project access token of the deploy repo, Developer, in the vault
+    [token] = [t for t in lab.gitlab.access_tokens.values() if not t["revoked"]]
+    assert token["project_id"] == deploy and token["access_level"] == 30 and token["scopes"] == ["api"]
+    assert lab.vault().get("gitlab.promote-token.shop") == token["token"]
+    lab.reset_counts()
+    again = seed()
+    assert again.doc["summary"]["create"] == again.doc["summary"]["update"] == 0
+    assert lab.writes()["gitlab"] == []
+
+
+def test_rotate_renews_the_promote_token(lab: SeedLab, seed: Seed) -> None:
+    assert seed().rc == 0
+    before = lab.vault().get("gitlab.promote-token.shop")
+    rotated = seed(rotate=True)
+    assert rotated.rc == 0, rotated.err
+    assert ("gitlab", "access-token", "shop/shop-deploy dockyard-promote") in rotated.actions("update")
+    after = lab.vault().get("gitlab.promote-token.shop")
+    assert after != before
+    [active] = [t for t in lab.gitlab.access_tokens.values() if not t["revoked"]]
+    assert active["token"] == after
+
+
+# --------------------------------------------------------------- 3. the apps repository is seeded
+def test_seed_creates_the_apps_repository(lab: SeedLab, seed: Seed) -> None:
+    first = seed()
+    assert first.rc == 0, first.err
+    assert ("gitlab", "group", "dockyard") in first.actions("create")
+    assert ("gitlab", "repository", "dockyard/argocd-apps") in first.actions("create")
+    apps = lab.gitlab.project("dockyard/argocd-apps")
+    files = lab.gitlab.files[apps["id"]]
+    assert "envs/prod/shop-cart.yaml" in files and "README.md" in files
+    for env in ENVS:
+        key = next(v for v in lab.gitlab.keys.values() if v["title"] == f"dockyard:dockyard:argocd-{env}")
+        assert key["links"] == {apps["id"]: False}
+    # no team key reaches it
+    jenkins_key = next(v for v in lab.gitlab.keys.values() if v["title"] == "dockyard:shop:jenkins")
+    assert apps["id"] not in jenkins_key["links"]
+    assert lab.vault().get("argocd.prod.deploy_key.argocd-apps")

@@ -270,7 +270,7 @@ class HarborReconciler:
         window = min(RENEW_WITHIN_DAYS, days // 3) * DAY_S
         if self.rotate:
             reason = "expiry renewed (rotate)"
-        elif expires_at == NEVER_EXPIRES or duration == NEVER_EXPIRES:
+        elif NEVER_EXPIRES in (expires_at, duration):
             reason = f"expires in {days} days (never expired)"
         elif expires_at - now < window:
             reason = f"expiry renewed ({max(int((expires_at - now) // DAY_S), 0)} days were left)"

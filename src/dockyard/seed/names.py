@@ -5,6 +5,7 @@ One place, so that the reconcilers, the wiring report and the Jenkinsfile agree.
 
 from __future__ import annotations
 
+from dockyard.spec import model
 from dockyard.spec.model import Platform, Project, Service
 
 # Every object Dockyard manages says so where people look (descriptions); the machine-readable
@@ -39,6 +40,18 @@ def argocd_deploy_key_key(env: str, project: str) -> str:
     return f"argocd.{env}.deploy_key.{project}"
 
 
+def promote_token_key(project: str) -> str:
+    """The project access token (Developer, scope api) of ``project``'s deploy repository that
+    ``invoke promote`` opens merge requests with: never the administrator's token."""
+    return f"gitlab.promote-token.{project}"
+
+
+def apps_repo_deploy_key_key(env: str) -> str:
+    """The private half of the key the Argo CD of ``env`` reads the apps repository with
+    (the same key as dockyard.gitops.names.apps_repo_deploy_key)."""
+    return f"argocd.{env}.deploy_key.argocd-apps"
+
+
 def webhook_token_key(project: str) -> str:
     return f"gitlab.webhook-token.{project}"
 
@@ -66,7 +79,10 @@ def robot_full_name(project: str, robot: str) -> str:
 # ------------------------------------------------------------------------------------------ GitLab
 JENKINS = "jenkins"
 HOOK_NAME = "dockyard-jenkins"
-DEFAULT_BRANCH = "main"
+PROMOTE_TOKEN_NAME = "dockyard-promote"  # noqa: S105 (a token's name)
+PLATFORM_GROUP = "dockyard"  # the platform's own group: the apps repository
+APPS_REPO = "argocd-apps"
+DEFAULT_BRANCH = model.DEFAULT_BRANCH
 
 
 def argocd_consumer(env: str) -> str:

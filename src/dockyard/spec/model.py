@@ -8,6 +8,7 @@ from typing import Any, Literal
 TOOLS = ("gitlab", "harbor", "jenkins")
 DEFAULT_MIRROR_HOSTNAME = "mirror"
 DEFAULT_MIRROR_REGISTRY_PORT = 5000
+DEFAULT_BRANCH = "main"  # of every repository Dockyard creates
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,13 @@ class Environment:
 
     def namespace(self, project: str) -> str:
         return f"{self.namespace_prefix}{project}"
+
+    @property
+    def deploy_branch(self) -> str:
+        """The deploy repository branch this environment's Applications track: the default branch
+        (Jenkins and promote commit there) when it syncs automatically; ``env/<name>`` when it syncs
+        by hand: a protected branch nobody pushes to, changed only by merging a merge request."""
+        return DEFAULT_BRANCH if self.automated else f"env/{self.name}"
 
 
 @dataclass(frozen=True)
