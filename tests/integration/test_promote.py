@@ -43,7 +43,8 @@ def bare(tmp_path: Path, platform: Platform) -> Path:
     dev.write_bytes(deploy_repo.with_image_tag(dev.read_bytes(), "x", "sha-1f2e3d4"))
     sh("add", "-A", cwd=work)
     sh("-c", "user.name=seed", "-c", "user.email=seed@example.com", "commit", "--quiet", "-m", "seed", cwd=work)
-    sh("push", "--quiet", "origin", "HEAD:refs/heads/main", cwd=work)
+    # seed leaves the deploy repository with main and, for each manual-sync environment, env/<env>
+    sh("push", "--quiet", "origin", "HEAD:refs/heads/main", "HEAD:refs/heads/env/prod", cwd=work)
     return bare
 
 
@@ -81,7 +82,9 @@ def test_promote_to_manual_env_pushes_a_branch_not_main(platform: Platform, bare
     result = promote.promote(platform, "shop", "cart", "stage", "prod", repo_url=str(bare), open_merge_request=never)
     assert result.target == "promote/prod/cart-sha-1f2e3d4"
     assert result.merge_request is None and "not the platform's GitLab" in result.note
+    prod_head = sh("--git-dir", str(bare), "rev-parse", "env/prod")
     assert sh("--git-dir", str(bare), "rev-parse", "main") == main  # prod changes only by merge request
+    assert sh("--git-dir", str(bare), "rev-parse", f"{result.target}^") == prod_head  # made from env/prod
     assert deploy_repo.image_tag(show(bare, result.target, "envs/prod/cart/values.yaml").encode(), "x") == "sha-1f2e3d4"
     assert deploy_repo.image_tag(show(bare, "main", "envs/prod/cart/values.yaml").encode(), "x") is None
     # rerun: the branch is there with the tag: no new commit, same branch head
@@ -103,8 +106,14 @@ def test_merge_request_opened_when_the_remote_is_gitlab(platform: Platform, bare
     [request] = seen
     assert request.gitlab_url == "https://gitlab.platform.example.com"
     assert request.project_path == "shop/shop-deploy"
-    assert (request.source_branch, request.target_branch) == ("promote/prod/cart-sha-1f2e3d4", "main")
+    assert (request.source_branch, request.target_branch) == ("promote/prod/cart-sha-1f2e3d4", "env/prod")
     assert "sha-1f2e3d4" in request.title and "envs/prod/cart/values.yaml" in request.description
+
+
+def test_promote_to_prod_without_its_branch_is_refused(platform: Platform, bare: Path) -> None:
+    sh("--git-dir", str(bare), "branch", "-D", "env/prod")
+    with pytest.raises(InvalidInput, match=r"branch env/prod: not in the deploy repository \(invoke seed creates it"):
+        promote.promote(platform, "shop", "cart", "dev", "prod", repo_url=str(bare), open_merge_request=never)
 
 
 def test_refusals(platform: Platform, bare: Path) -> None:
@@ -120,7 +129,8 @@ def test_refusals(platform: Platform, bare: Path) -> None:
     with pytest.raises(InvalidInput, match="same environment"):
         promote.promote(platform, "shop", "cart", "dev", "dev", repo_url=str(bare), open_merge_request=never)
     assert sh("--git-dir", str(bare), "rev-parse", "main") == head
-    assert sh("--git-dir", str(bare), "for-each-ref", "--format=%(refname)", "refs/heads") == "refs/heads/main"
+    refs = sh("--git-dir", str(bare), "for-each-ref", "--format=%(refname)", "refs/heads")
+    assert refs == "refs/heads/env/prod\nrefs/heads/main"
 
 
 def test_invoke_promote_end_to_end(sample_tree: Path, bare: Path, isolated_root: Path) -> None:

@@ -133,3 +133,21 @@ def test_git_clone_never_reads_the_url_as_an_option(tmp_path: Path, monkeypatch:
     assert not marker.exists()
     args = seen[0]
     assert args.index("--") == args.index(evil) - 1, args
+
+
+# ------------------------------------------------------------- 1. prod tracks its protected branch
+def test_manual_sync_applications_track_their_protected_branch(
+    isolated_root: Path, sample_tree: Path, tmp_path: Path
+) -> None:
+    render(isolated_root, sample_tree, tmp_path / "out")
+    revisions = {
+        env: {a["spec"]["source"]["targetRevision"] for a in of_kind(objects(tmp_path / "out", env), "Application")}
+        for env in ("dev", "stage", "prod")
+    }
+    assert revisions["dev"] == revisions["stage"] == {"HEAD"}
+    # the root Application tracks the apps repository (HEAD); every service Application env/prod
+    assert revisions["prod"] == {"HEAD", "env/prod"}
+    prod_services = [
+        a for a in of_kind(objects(tmp_path / "out", "prod"), "Application") if a["metadata"]["name"] != "dockyard-root"
+    ]
+    assert prod_services and all(a["spec"]["source"]["targetRevision"] == "env/prod" for a in prod_services)

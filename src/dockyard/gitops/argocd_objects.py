@@ -125,7 +125,8 @@ def application(platform: Platform, project: Project, service: Service, env: str
             "project": names.app_project(platform, project, env),
             "source": {
                 "repoURL": platform.deploy_repo_url(project),
-                "targetRevision": "HEAD",
+                # manual sync (prod): the protected env/<env> branch only merged merge requests change
+                "targetRevision": "HEAD" if environment.automated else environment.deploy_branch,
                 "path": deploy_chart.CHART_DIR,
                 "helm": {
                     "releaseName": names.release(project, service),
