@@ -98,6 +98,14 @@ class SeedLab:
             }
         )
 
+    def store_known_hosts(self) -> None:
+        """GitLab's SSH host keys where Dockyard keeps them (a made-up key: nothing connects over SSH here)."""
+        path = self.root / ".dockyard" / "gitlab" / "ssh_known_hosts"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            "gitlab.platform.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDockyardTestDoubleHostKey00\n"
+        )
+
     def _kubeconfig(self) -> str:
         ca = base64.b64encode(self.tls.ca_path.read_bytes()).decode()
         return yaml.safe_dump(

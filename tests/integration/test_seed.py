@@ -89,7 +89,8 @@ def test_the_seeded_state_is_what_the_spec_asks_for(lab: SeedLab, seed: Seed) ->
     for service in SERVICES:
         repo = lab.gitlab.project(f"shop/{service}")
         files = lab.gitlab.files[repo["id"]]
-        assert {"Dockerfile", "Jenkinsfile", "skaffold.yaml", "README.md", "test.sh"} <= set(files)
+        assert {"Dockerfile", "skaffold.yaml", "README.md", "test.sh"} <= set(files)
+        assert "Jenkinsfile" not in files  # the pipeline is the Jenkins job's own
         (hook,) = lab.gitlab.hooks[repo["id"]].values()
         assert hook["url"].endswith(f"/project/shop/{service}")
         assert hook["tag_push_events"] is True and hook["push_events"] is False
@@ -120,10 +121,11 @@ def test_the_seeded_state_is_what_the_spec_asks_for(lab: SeedLab, seed: Seed) ->
     assert base64.b64decode(creds["build-kubeconfig"]["secrets"]["secretBytes"]).decode() == lab.kubeconfig
     job = ET.fromstring(lab.jenkins.items["shop/cart"]["xml"])  # noqa: S314 (XML seed wrote)
     assert job.findtext(".//secretToken") == token
-    assert job.findtext(".//hudson.plugins.git.UserRemoteConfig/credentialsId") == "gitlab-deploy-key"
+    assert job.find("definition").get("class") == "org.jenkinsci.plugins.workflow.cps.CpsFlowDefinition"
     cloud = lab.jenkins.casc["jenkins"]["clouds"][0]["kubernetes"]
     assert cloud["credentialsId"] == "dockyard-build-cluster" and cloud["webSocket"] is True
     assert [c["name"] for c in cloud["templates"][0]["containers"]] == ["buildah", "git"]
+    assert lab.jenkins.casc["security"]["gitHostKeyVerificationConfiguration"]  # GitLab's host keys
     system = lab.jenkins.system_credential("dockyard-build-cluster")
     assert system is not None and base64.b64decode(system["secretBytes"]).decode() == lab.kubeconfig
 
@@ -487,9 +489,9 @@ def test_bootstrap_ends_with_seed(lab: SeedLab, capsys: pytest.CaptureFixture[st
     inv, platform = cli.load(lab.root, str(lab.tree), "dev")
     assert seed_after_bootstrap(lab.root, inv, platform) == 0
     out = capsys.readouterr().out
-    assert "seed: harbor   project" in out and "seed: 46 create, 0 update, 0 delete, 0 noop (changed 46)" in out
+    assert "seed: harbor   project" in out and "seed: 47 create, 0 update, 0 delete, 0 noop (changed 47)" in out
     assert seed_after_bootstrap(lab.root, inv, platform) == 0
-    assert capsys.readouterr().out.strip().splitlines() == ["seed: 0 create, 0 update, 0 delete, 46 noop (changed 0)"]
+    assert capsys.readouterr().out.strip().splitlines() == ["seed: 0 create, 0 update, 0 delete, 47 noop (changed 0)"]
 
 
 def test_bootstrap_reports_tools_it_cannot_seed_yet(

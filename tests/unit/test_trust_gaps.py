@@ -151,3 +151,77 @@ def test_manual_sync_applications_track_their_protected_branch(
         a for a in of_kind(objects(tmp_path / "out", "prod"), "Application") if a["metadata"]["name"] != "dockyard-root"
     ]
     assert prod_services and all(a["spec"]["source"]["targetRevision"] == "env/prod" for a in prod_services)
+
+
+# ------------------------------------------------------------------- 2. the pipeline is trusted
+def _platform() -> Any:
+    from dockyard.spec.validate import build  # noqa: PLC0415
+
+    spec = yaml.safe_load((Path(__file__).resolve().parents[2] / SAMPLE_SPEC).read_text())
+    return build(spec)
+
+
+SAMPLE_SPEC = "inventories/platform/group_vars/all/dockyard.yml"
+
+
+def test_the_pipeline_comes_from_seed_never_from_the_pushed_tag() -> None:
+    import xml.etree.ElementTree as ET  # noqa: PLC0415
+
+    from dockyard.seed import jenkins_config, service_template  # noqa: PLC0415
+
+    p = _platform()
+    project, service = p.projects[0], p.projects[0].services[0]
+    root = ET.fromstring(jenkins_config.job_xml(p, project, service, "tok", "d"))  # noqa: S314
+    definition = root.find("definition")
+    assert definition is not None
+    # an inline script (the job's own configuration, written by seed), not a Jenkinsfile read from the tag
+    assert definition.get("class") == "org.jenkinsci.plugins.workflow.cps.CpsFlowDefinition"
+    assert definition.findtext("script") == service_template.pipeline_script()
+    assert definition.findtext("sandbox") == "true"
+    assert root.find(".//scriptPath") is None and root.find(".//scm") is None
+    # the source repository carries no pipeline at all
+    assert "Jenkinsfile" not in service_template.render(p, project, service)
+
+
+def test_credentials_never_share_a_pod_with_the_tags_code() -> None:
+    from dockyard.seed import names, service_template  # noqa: PLC0415
+
+    text = service_template.pipeline_script()
+    build_part, release_part = text.split("stage('Release')", 1)
+    # the tag's Dockerfile and tests run in the build pod, which never binds a credential
+    assert "withCredentials" not in build_part
+    assert f"inheritFrom '{names.POD_TEMPLATE}'" in build_part
+    # pushing and bumping happen in a fresh pod, from the stashed image archive
+    assert f"inheritFrom '{names.RELEASE_POD_TEMPLATE}'" in release_part
+    assert "unstash" in release_part and "withCredentials" in release_part
+
+
+def test_build_and_release_tags_are_protected_with_their_creators() -> None:
+    from dockyard.seed import gitlab as gitlab_seed  # noqa: PLC0415
+
+    p = _platform()
+    reconciler = gitlab_seed.GitlabReconciler.__new__(gitlab_seed.GitlabReconciler)
+    reconciler.platform = p
+    repo = gitlab_seed.Repo(p.projects[0], p.projects[0].services[0])
+    want = reconciler._desired_protection(repo, {})
+    assert want["tags"] == {"build/*": gitlab_seed.DEVELOPER, "release/*": gitlab_seed.MAINTAINER}
+
+
+# ---------------------------------------------------------------- 5. GitLab's host keys, checked
+def test_build_pods_check_gitlabs_host_keys() -> None:
+    from dockyard.seed import jenkins_config, service_template  # noqa: PLC0415
+
+    text = service_template.pipeline_script()
+    assert "accept-new" not in text
+    assert "StrictHostKeyChecking=yes" in text and "UserKnownHostsFile=" in text
+    p = _platform()
+    cluster = jenkins_config.Cluster("https://192.0.2.5:6443", "CA")
+    known = "gitlab.platform.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFake\n"
+    cloud = jenkins_config.cloud(p, cluster, {"buildah": "b", "alpine-git": "g"}, known)
+    release = next(t for t in cloud["kubernetes"]["templates"] if t["name"] == "dockyard-release")
+    git = next(c for c in release["containers"] if c["name"] == "git")
+    assert {"envVar": {"key": "GITLAB_KNOWN_HOSTS", "value": known}} in git["envVars"]
+    # the checkout (git plugin on the agent) verifies against the same keys
+    security = jenkins_config.host_key_verification(known)
+    strategy = security["gitHostKeyVerificationConfiguration"]["sshHostKeyVerificationStrategy"]
+    assert strategy == {"manuallyProvidedKeyVerificationStrategy": {"approvedHostKeys": known.strip()}}

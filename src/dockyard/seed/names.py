@@ -103,7 +103,9 @@ def source_repo_url(platform: Platform, project: Project, service: Service) -> s
 
 # ----------------------------------------------------------------------------------------- Jenkins
 CLOUD = "dockyard"
-POD_TEMPLATE = "dockyard-build"
+POD_TEMPLATE = "dockyard-build"  # runs the tag's code: no credential
+RELEASE_POD_TEMPLATE = "dockyard-release"  # pushes and bumps, from the image archive; never runs the tag's code
+BUILD_SERVICE_ACCOUNT = "jenkins-build"  # in each project's build namespace, with a Role limited to it
 SYSTEM_CLUSTER_CREDENTIAL = "dockyard-build-cluster"  # the kubernetes cloud's (system) credential
 HARBOR_CREDENTIAL = "harbor-push"
 GITLAB_CREDENTIAL = "gitlab-deploy-key"

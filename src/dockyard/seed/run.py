@@ -42,6 +42,7 @@ def seed(
     *,
     versions: dict[str, Any],
     deploy_content: gitlab_seed.DeployContent,
+    known_hosts: str | None = None,
     only: tuple[str, ...] = ORDER,
 ) -> Report:
     report = Report(dry_run=options.dry_run)
@@ -70,6 +71,7 @@ def seed(
             secrets,
             rec,
             images=jenkins_config.build_images(platform, versions),
+            known_hosts=known_hosts,
             prune=options.prune,
             deep=options.deep,
         ).run(),
