@@ -1,29 +1,97 @@
 """The version and artefact catalogue, and the one place that decides where an artefact comes from.
 
-The catalogue (``dockyard_catalogue`` in ``inventories/platform/group_vars/all/versions.yml``)
-records, for each component, the pinned version and its artefacts with their upstream source and
-sha256. Roles never hard-code a URL: they ask :func:`resolve` (through the ``dockyard_artefact``
-lookup plugin), which answers with the upstream location when online, or the mirror's when
-air-gapped.
+The catalogue ships with the product (``src/dockyard/data/catalogue.yml``, like Kubespray's
+``kubespray_defaults``); an inventory's ``dockyard_catalogue`` holds overrides only, merged key by
+key over it by :func:`merged` (component -> version/phases/description, artefacts -> fields). It
+records, for each component, the pinned version, the phases that need it, and its artefacts with
+their kind, upstream source and sha256. Roles never hard-code a URL: they ask :func:`resolve`
+(through the ``dockyard_artefact`` lookup plugin), which answers with the upstream location when
+online, or the mirror's when air-gapped.
 
-Mirror layout (what ``invoke bundle`` fills):
+Mirror layout (what ``invoke bundle load`` fills), derived mechanically from the upstream location:
 
-* files: ``https://<mirror>/artefacts/<component>/<version>/<file name>``
-* images: ``<mirror>:<registry port>/<upstream registry>/<repository>:<tag>``
-* apt packages: the apt repository the hosts are configured with (the mirror's when air-gapped)
+* files, vendor packages, charts, plugins: ``https://<mirror>/files/<upstream host>/<upstream path>``
+* images: ``<mirror>:<registry port>/<upstream registry>/<repository>:<tag>@sha256:<digest>``
+* OS packages: the site's own OS mirror (``dockyard_os_mirror``), never the bundle
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+import yaml
 
 from dockyard.problems import InvalidInput
 from dockyard.spec.model import Platform
 
 UNKNOWN = "unknown"
 APT = "apt"
+PRODUCT_FILE = Path(__file__).resolve().parent / "data" / "catalogue.yml"
+KINDS = ("file", "deb", "image", "chart", "jenkins-plugin", "os-package")
+BUNDLED_KINDS = frozenset(KINDS) - {"os-package"}  # OS packages come from the site's OS mirror
+
+
+@cache
+def _product() -> dict[str, Any]:
+    with PRODUCT_FILE.open(encoding="utf-8") as fh:
+        return dict(yaml.safe_load(fh)["components"])
+
+
+def product() -> dict[str, Any]:
+    """The catalogue that ships with Dockyard (a fresh copy: callers may change it)."""
+    return copy.deepcopy(_product())
+
+
+def merged(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The product catalogue with an inventory's ``dockyard_catalogue`` merged over it key by key.
+
+    A component's scalar fields (version, phases, description) are replaced; its artefacts are
+    merged by id, each artefact's fields replaced one by one; unknown components are added whole.
+    Anything that is not a mapping where one is expected is kept as given, for validation to name.
+    """
+    result = product()
+    for name, comp in (overrides or {}).items():
+        base = result.get(name)
+        if not isinstance(base, dict) or not isinstance(comp, Mapping):
+            result[name] = copy.deepcopy(comp)
+            continue
+        for key, value in comp.items():
+            if key == "artefacts" and isinstance(value, Mapping) and isinstance(base.get("artefacts"), dict):
+                for art_id, fields in value.items():
+                    current = base["artefacts"].get(art_id)
+                    if isinstance(current, dict) and isinstance(fields, Mapping):
+                        current.update(copy.deepcopy(dict(fields)))
+                    else:
+                        base["artefacts"][art_id] = copy.deepcopy(fields)
+            else:
+                base[key] = copy.deepcopy(value)
+    return result
+
+
+def overrides_in_force(overrides: Mapping[str, Any] | None) -> list[str]:
+    """``component.version`` / ``component.artefacts.id.field`` paths an inventory overrides or adds."""
+    base = _product()
+    found: list[str] = []
+    for name, comp in (overrides or {}).items():
+        if name not in base or not isinstance(comp, Mapping):
+            found.append(f"{name} (added)")
+            continue
+        for key, value in comp.items():
+            if key != "artefacts" or not isinstance(value, Mapping):
+                found.append(f"{name}.{key}")
+                continue
+            for art_id, fields in value.items():
+                if art_id not in (base[name].get("artefacts") or {}) or not isinstance(fields, Mapping):
+                    found.append(f"{name}.artefacts.{art_id} (added)")
+                else:
+                    found.extend(f"{name}.artefacts.{art_id}.{f}" for f in fields)
+    return found
 
 
 @dataclass(frozen=True)
@@ -36,6 +104,16 @@ class Artefact:
     ref: str | None
     package: str | None
     sha256: str | None  # None when upstream publishes none, or apt verifies it
+    arch: str | None = None
+    os_release: str | None = None
+    phases: tuple[str, ...] = ()
+
+    @property
+    def image(self) -> str | None:
+        """The image reference to use: ``name:tag@sha256:<digest>`` wherever the digest is known."""
+        if not self.ref:
+            return None
+        return f"{self.ref}@sha256:{self.sha256}" if self.sha256 and "@" not in self.ref else self.ref
 
     @property
     def file_name(self) -> str:
@@ -71,7 +149,7 @@ def artefact(catalogue: dict[str, Any], component: str, artefact_id: str | None 
     if not isinstance(comp, dict):
         raise InvalidInput(
             f"dockyard_catalogue: {component}: not in the catalogue "
-            f"(add it to inventories/platform/group_vars/all/versions.yml)"
+            f"(add it to the inventory's dockyard_catalogue overrides, or fix the name)"
         )
     artefacts = comp.get("artefacts") or {}
     if artefact_id is None:
@@ -97,20 +175,19 @@ def artefact(catalogue: dict[str, Any], component: str, artefact_id: str | None 
         ref=entry.get("ref"),
         package=entry.get("package"),
         sha256=sha if sha not in (UNKNOWN, APT, None) else None,
+        arch=entry.get("arch"),
+        os_release=entry.get("os_release"),
+        phases=tuple(entry.get("phases") or comp.get("phases") or ()),
     )
 
 
 def resolve(art: Artefact, source: Source) -> dict[str, Any]:
     """Where to fetch an artefact from now, with what to verify it against."""
     location: str | None
-    if art.ref:
-        location = mirror_image_ref(art.ref, source.mirror_registry) if source.uses_mirror else art.ref
+    if art.image:
+        location = mirror_image_ref(art.image, source.mirror_registry) if source.uses_mirror else art.image
     elif art.url:
-        location = (
-            f"https://{source.mirror_fqdn}/artefacts/{art.component}/{art.version}/{art.file_name}"
-            if source.uses_mirror
-            else art.url
-        )
+        location = mirror_file_url(art.url, source.mirror_fqdn) if source.uses_mirror else art.url
     else:
         location = None
     if source.uses_mirror and (art.ref or art.url) and not (source.mirror_fqdn and source.mirror_registry):
@@ -121,8 +198,9 @@ def resolve(art: Artefact, source: Source) -> dict[str, Any]:
         "kind": art.kind,
         "version": art.version,
         "location": location,
-        "upstream": art.ref or art.url,
+        "upstream": art.image or art.url,
         "package": art.package,
+        "file_name": urlsplit(art.url).path.rsplit("/", 1)[-1] if art.url else None,
         "sha256": art.sha256,
         # Ready for ansible.builtin.get_url's checksum option; empty when nothing is published.
         "checksum": f"sha256:{art.sha256}" if art.sha256 else "",
@@ -142,3 +220,11 @@ def mirror_image_ref(ref: str, mirror_registry: str | None) -> str:
     else:  # Docker Hub short forms: redis -> docker.io/library/redis, bitnami/redis -> docker.io/bitnami/redis
         host, path = "docker.io", ref if rest else f"library/{ref}"
     return f"{mirror_registry}/{host}/{path}"
+
+
+def mirror_file_url(url: str, mirror_fqdn: str | None) -> str:
+    """``https://dl.k8s.io/release/v1.35.1/bin/linux/amd64/kubeadm`` ->
+    ``https://<mirror>/files/dl.k8s.io/release/v1.35.1/bin/linux/amd64/kubeadm``: the mirror keeps
+    the upstream host and path, so any upstream URL maps to its mirror URL mechanically."""
+    parts = urlsplit(url)
+    return f"https://{mirror_fqdn}/files/{parts.netloc}{parts.path}"

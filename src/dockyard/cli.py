@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ParamSpec
 
-from dockyard import inventory, playbook, preflight, secrets
+from dockyard import catalogue, inventory, playbook, preflight, secrets
 from dockyard.problems import DockyardError, InvalidInput, SpecInvalid
 from dockyard.spec.model import Platform
 from dockyard.spec.validate import validate as validate_spec
@@ -83,9 +83,11 @@ def validate(root: Path, inventories: str | None, env: str) -> int:
     inv, platform = load(root, inventories, env)
     hosts = len(inv.hosts)
     projects = len(platform.projects_in(env))
+    overrides = catalogue.overrides_in_force(inv.catalogue_overrides)
     out(
         f"validate OK: env {env}: {hosts} host(s), {projects} project(s), "
-        f"{len(platform.environments)} environment(s) in the spec ({', '.join(str(s) for s in inv.sources)})"
+        f"{len(platform.environments)} environment(s) in the spec ({', '.join(str(s) for s in inv.sources)}); "
+        f"catalogue overrides in force: {', '.join(overrides) or 'none'}"
     )
     return 0
 
@@ -150,7 +152,23 @@ def bootstrap(
         out("preflight: skipped (--skip-preflight)")
     elif (rc := _preflight(inv, platform)) != 0:
         return rc
-    cmd = playbook.command(root, inv.sources, BOOTSTRAP_PLAYBOOK, check=check, diff=check, tags=tags, limit=limit)
+    vault_file = secrets.vault_path(inv.tree, env)
+    if not check:
+        from dockyard import secret_registry  # noqa: PLC0415
+
+        created = secret_registry.ensure(secrets.Vault.open(inv.tree, env, state_dir(root)))
+        if created:
+            out(f"vault: generated {', '.join(created)} in {vault_file}")
+    cmd = playbook.command(
+        root,
+        inv.sources,
+        BOOTSTRAP_PLAYBOOK,
+        check=check,
+        diff=check,
+        tags=tags,
+        limit=limit,
+        extra_vars={"dockyard_vault_file": str(vault_file.resolve())},
+    )
     out(("plan" if check else "bootstrap") + ": " + " ".join(cmd))
     rc = playbook.run(cmd, root)
     if rc != 0:

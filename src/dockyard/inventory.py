@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from dockyard import catalogue
 from dockyard.problems import InvalidInput, Problem, SpecInvalid
 
 PLATFORM = "platform"
@@ -133,15 +134,27 @@ class LoadedInventory:
     sources: list[Path]
     hosts: dict[str, Host]
     groups: dict[str, list[str]]
-    spec: dict[str, Any]
+    spec: dict[str, Any]  # dockyard_catalogue here is the product's catalogue with the overrides merged
     _raw_spec: Mapping[str, Any] = field(repr=False)
+    catalogue_overrides: dict[str, Any] = field(default_factory=dict)
 
     def hosts_in(self, group: str) -> list[Host]:
         return [self.hosts[h] for h in self.groups.get(group, [])]
 
     def origin(self, path: list[str | int]) -> str:
         """The file (and line, when Ansible recorded it) that defined the value at ``path``."""
+        if path[:1] == ["dockyard_catalogue"] and not _holds(self.catalogue_overrides, path[1:]):
+            return str(_relative(catalogue.PRODUCT_FILE))  # a product pin, not an inventory override
         return origin_of(self._raw_spec, path, default=str(self.sources[-1]))
+
+
+def _holds(node: Any, path: list[str | int]) -> bool:
+    """True when ``path`` (or its first part, at least) is set in ``node``."""
+    for depth, part in enumerate(path):
+        if not isinstance(node, Mapping) or part not in node:
+            return depth > 1  # inside an overridden artefact: the override file is the best origin
+        node = node[part]
+    return True
 
 
 def origin_of(raw: Mapping[str, Any], path: list[str | int], default: str) -> str:
@@ -219,6 +232,8 @@ def load(tree: InventoryTree, env: str) -> LoadedInventory:
         raw_spec.update(get_vars_from_inventory_sources(loader, str_sources, [all_group], "task"))
         spec_templar = Templar(loader=loader, variables=raw_spec)
         spec, problems = _template_each(spec_templar, raw_spec, AnsibleError)
+        overrides = spec.get("dockyard_catalogue") or {}
+        spec["dockyard_catalogue"] = catalogue.merged(overrides)
         if problems:
             raise SpecInvalid(
                 Problem(origin_of(raw_spec, [k], str(sources[-1])), k, msg, "fix the Jinja expression")
@@ -238,7 +253,14 @@ def load(tree: InventoryTree, env: str) -> LoadedInventory:
     except AnsibleError as exc:
         raise InvalidInput(_ansible_error_line(exc, sources[-1])) from None
     return LoadedInventory(
-        env=env, tree=tree, sources=sources, hosts=hosts, groups=groups, spec=spec, _raw_spec=raw_spec
+        env=env,
+        tree=tree,
+        sources=sources,
+        hosts=hosts,
+        groups=groups,
+        spec=spec,
+        _raw_spec=raw_spec,
+        catalogue_overrides=overrides if isinstance(overrides, dict) else {},
     )
 
 

@@ -12,6 +12,8 @@ import bcrypt
 import pytest
 import yaml
 
+from dockyard import catalogue
+from tests.catalogue_pins import TEST_PIN, unknowns_pinned
 from tests.gitops_helpers import ARGO_CD_CHART, helm_template, render
 from tests.unit.test_gitops_render import two_projects
 
@@ -115,7 +117,11 @@ def test_upstream_argocd_chart_renders_with_each_env_values(
         assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/backend-protocol"] == "HTTPS"
         assert ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"]["number"] == 443
         images = {c["image"] for d in docs for c in _containers(d)}
-        assert images == {"quay.io/argoproj/argocd:v3.4.4", "ecr-public.aws.com/docker/library/redis:8.2.3-alpine"}
+        pinned = catalogue.product()["argocd_images"]["artefacts"]
+        assert images == {  # by digest, as the catalogue pins them
+            f"quay.io/argoproj/argocd:v3.4.4@sha256:{pinned['argocd']['sha256']}",
+            f"ecr-public.aws.com/docker/library/redis:8.2.3-alpine@sha256:{pinned['redis']['sha256']}",
+        }
         # the pinned chart version comes from the catalogue
         assert all(
             d["metadata"].get("labels", {}).get("helm.sh/chart", "argo-cd-10.1.1") == "argo-cd-10.1.1" for d in docs
@@ -145,18 +151,22 @@ def test_airgapped_ha_values_use_only_the_mirror(
             "      hosts: {}", "      hosts:\n        mirror-1:\n          ansible_host: 192.0.2.14"
         )
     )
-    catalogue = tree / "platform" / "group_vars" / "all" / "versions.yml"
+    overrides_file = tree / "platform" / "group_vars" / "all" / "versions.yml"
     out = tmp_path / "out"
+    with pytest.raises(AssertionError):  # air-gapped, the product's unknown pins are refused
+        render(isolated_root, tree, out, "dev")
+    data = yaml.safe_load(overrides_file.read_text())
+    data["dockyard_catalogue"] = unknowns_pinned({"argocd_images": {"artefacts": {}}})
+    overrides_file.write_text(yaml.safe_dump(data, sort_keys=False))
     with pytest.raises(AssertionError):  # redis-ha's haproxy image is not catalogued: refused, not fetched upstream
         render(isolated_root, tree, out, "dev")
-    data = yaml.safe_load(catalogue.read_text())
     data["dockyard_catalogue"]["argocd_images"]["artefacts"]["haproxy"] = {
         "kind": "image",
         "ref": "ecr-public.aws.com/docker/library/haproxy:3.2.4-alpine",
-        "sha256": "unknown",
-        "unknown_reason": "test catalogue entry",
+        "sha256": TEST_PIN,
+        "sha256_source": "test catalogue entry",
     }
-    catalogue.write_text(yaml.safe_dump(data, sort_keys=False))
+    overrides_file.write_text(yaml.safe_dump(data, sort_keys=False))
     render(isolated_root, tree, out, "dev")
     docs = helm_template(ARGO_CD_CHART, "argocd", "argocd", _values(out, "dev"))
     # `helm test` pods (redis-ha ships some) are never installed; everything that is comes from the mirror.
@@ -165,8 +175,9 @@ def test_airgapped_ha_values_use_only_the_mirror(
     ]
     images = {c["image"] for d in installed for c in _containers(d)}
     assert images and all(i.startswith(f"{MIRROR}/") for i in images), images
-    assert f"{MIRROR}/ecr-public.aws.com/docker/library/haproxy:3.2.4-alpine" in images
-    assert f"{MIRROR}/quay.io/argoproj/argocd:v3.4.4" in images
+    assert f"{MIRROR}/ecr-public.aws.com/docker/library/haproxy:3.2.4-alpine@sha256:{TEST_PIN}" in images
+    argocd_digest = catalogue.product()["argocd_images"]["artefacts"]["argocd"]["sha256"]
+    assert f"{MIRROR}/quay.io/argoproj/argocd:v3.4.4@sha256:{argocd_digest}" in images
     kinds = {(d["kind"], d["metadata"]["name"]) for d in docs}
     assert ("StatefulSet", "argocd-redis-ha-server") in kinds
     assert ("Deployment", "argocd-redis") not in kinds

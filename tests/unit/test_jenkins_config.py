@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from dockyard import catalogue
 from dockyard.seed import jenkins_config as cfg
 from dockyard.seed import names, service_template
 from dockyard.seed.jenkins import _merge_credential, _subset, job_view
@@ -18,7 +19,7 @@ from dockyard.spec.validate import build
 
 ROOT = Path(__file__).resolve().parents[2]
 JENKINS_REF = ROOT / "tests" / "reference" / "jenkins"
-VERSIONS = yaml.safe_load((ROOT / "inventories/platform/group_vars/all/versions.yml").read_text())["dockyard_catalogue"]
+VERSIONS = catalogue.product()
 
 
 def platform(**changes: object):
@@ -113,7 +114,11 @@ def test_the_system_credential_uses_the_jcasc_file_credential_fields() -> None:
 def test_pod_template_images_come_from_the_catalogue_or_the_mirror() -> None:
     p = platform()
     images = cfg.build_images(p, VERSIONS)
-    assert images == {"buildah": "quay.io/buildah/stable:v1.43.0", "alpine-git": "docker.io/alpine/git:v2.52.0"}
+    git_digest = VERSIONS["build_images"]["artefacts"]["alpine-git"]["sha256"]
+    assert images == {  # by digest where the catalogue knows it
+        "buildah": "quay.io/buildah/stable:v1.43.0",
+        "alpine-git": f"docker.io/alpine/git:v2.52.0@sha256:{git_digest}",
+    }
     airgapped = cfg.build_images(platform(dockyard_airgap=True), VERSIONS)
     assert airgapped["buildah"] == "mirror.platform.example.com:5000/quay.io/buildah/stable:v1.43.0"
     cloud = cfg.cloud(p, cfg.Cluster("https://k8s:6443", "PEM"), images, "known")["kubernetes"]

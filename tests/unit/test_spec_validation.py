@@ -265,9 +265,14 @@ def test_env_identity_must_match_folder(sample_tree: Path) -> None:
 def test_catalogue_version_must_be_pinned(sample_tree: Path) -> None:
     path = sample_tree / "platform" / "group_vars" / "all" / "versions.yml"
     data = yaml.safe_load(path.read_text())
-    data["dockyard_catalogue"]["helm"]["version"] = "latest"
-    data["dockyard_catalogue"]["runc"]["artefacts"]["runc-linux-amd64"]["sha256"] = "abc"
-    del data["dockyard_catalogue"]["harbor"]["artefacts"]["harbor-offline-installer"]["unknown_reason"]
+    data["dockyard_catalogue"] = {
+        "helm": {"version": "latest"},
+        "runc": {"artefacts": {"runc-linux-amd64": {"sha256": "abc"}}},
+        # an added artefact with an unknown pin and no reason
+        "harbor": {
+            "artefacts": {"harbor-extra": {"kind": "file", "url": "https://x.example/h.tgz", "sha256": "unknown"}}
+        },
+    }
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(SpecInvalid) as caught:
         load_and_validate(sample_tree)
@@ -275,7 +280,7 @@ def test_catalogue_version_must_be_pinned(sample_tree: Path) -> None:
     for key in (
         "dockyard_catalogue.helm.version",
         "dockyard_catalogue.runc.artefacts.runc-linux-amd64.sha256",
-        "dockyard_catalogue.harbor.artefacts.harbor-offline-installer.unknown_reason",
+        "dockyard_catalogue.harbor.artefacts.harbor-extra.unknown_reason",
     ):
         assert any("versions.yml" in line and f": {key}: " in line for line in lines), (key, lines)
 

@@ -14,14 +14,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dockyard import catalogue
 from dockyard.bench import benchmark
-from dockyard.gitops import argocd_objects, argocd_values, render, yamlio
+from dockyard.gitops import argocd_objects, argocd_values, render
 from dockyard.gitops.settings import ArgoSettings, TrustInputs
 from dockyard.problems import InvalidInput
 from dockyard.spec.model import Platform
 from dockyard.spec.validate import build
 
-VERSIONS = Path("inventories") / "platform" / "group_vars" / "all" / "versions.yml"
 ENV_NAMES = ("dev", "stage", "prod", "qa", "perf", "uat")
 
 
@@ -54,7 +54,7 @@ def synthetic_spec(root: Path, projects: int, services: int, envs: int) -> dict[
             "harbor": {"mode": "install"},
             "jenkins": {"mode": "install"},
         },
-        "dockyard_catalogue": yamlio.load((root / VERSIONS).read_text())["dockyard_catalogue"],
+        "dockyard_catalogue": catalogue.product(),
     }
 
 

@@ -137,7 +137,7 @@ def _images(platform: Platform, dockyard_catalogue: Mapping[str, Any], ha: bool)
         )
     result: dict[str, dict[str, str]] = {}
     for image_id in wanted:
-        ref = catalogue.artefact(cat, IMAGES_COMPONENT, image_id).ref
+        ref = catalogue.artefact(cat, IMAGES_COMPONENT, image_id).image
         if not ref:
             raise InvalidInput(f"dockyard_catalogue: {IMAGES_COMPONENT}.artefacts.{image_id}: needs a ref (an image)")
         if platform.airgap:

@@ -197,17 +197,35 @@ MINIMUMS: dict[str, Any] = {
     },
 }
 
+PHASE_NAMES = [
+    "common",
+    "internal_ca",
+    "mirror",
+    "containerd",
+    "kubernetes",
+    "cni",
+    "ingress",
+    "tools",
+    "argocd",
+    "seed",
+]
+
+
+def _kind_needs(kind: str, *keys: str) -> dict[str, Any]:
+    return {"if": {"properties": {"kind": {"const": kind}}}, "then": {"required": list(keys)}}
+
+
 ARTEFACT: dict[str, Any] = {
     "type": "object",
     "required": ["kind", "sha256"],
     "additionalProperties": False,
     "properties": {
-        "kind": {"enum": ["archive", "binary", "package", "installer", "chart", "image", "plugin", "manifest", "apt"]},
+        "kind": {"enum": ["file", "deb", "image", "chart", "jenkins-plugin", "os-package"]},
         "url": {"type": "string", "pattern": r"^https://\S+$", "x-fix": "give the upstream https:// download URL"},
         "ref": {
             "type": "string",
-            "pattern": r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[\w.-]+)?(@sha256:[0-9a-f]{64})?$",
-            "x-fix": "give an image reference such as registry.k8s.io/pause:3.10",
+            "pattern": r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+:[\w.-]+$",
+            "x-fix": "give a tagged image reference such as registry.k8s.io/pause:3.10 (its digest goes in sha256)",
         },
         "package": {"type": "string"},
         "version": {
@@ -215,6 +233,9 @@ ARTEFACT: dict[str, Any] = {
             "pattern": PINNED_VERSION,
             "x-fix": "pin an exact version, not a range or 'latest'",
         },
+        "arch": {"enum": ["amd64", "arm64"]},
+        "os_release": {"type": "string", "pattern": r"^(debian|ubuntu)-[0-9.]+$", "x-fix": "e.g. debian-12"},
+        "phases": {"type": "array", "items": {"enum": PHASE_NAMES}},
         "sha256": {
             "anyOf": [{"type": "string", "pattern": SHA256}, {"const": "unknown"}, {"const": "apt"}],
             "x-fix": "give the sha256 upstream publishes (64 hex), 'unknown' with unknown_reason, or 'apt'",
@@ -226,13 +247,18 @@ ARTEFACT: dict[str, Any] = {
     "allOf": [
         {"if": {"properties": {"sha256": {"const": "unknown"}}}, "then": {"required": ["unknown_reason"]}},
         {"if": {"properties": {"sha256": {"pattern": SHA256}}}, "then": {"required": ["sha256_source"]}},
-        {"oneOf": [{"required": ["url"]}, {"required": ["ref"]}, {"required": ["package"]}]},
+        _kind_needs("file", "url"),
+        _kind_needs("chart", "url"),
+        _kind_needs("jenkins-plugin", "url"),
+        _kind_needs("deb", "url", "package", "arch", "os_release"),
+        _kind_needs("image", "ref"),
+        _kind_needs("os-package", "package"),
     ],
 }
 
 COMPONENT: dict[str, Any] = {
     "type": "object",
-    "required": ["artefacts"],
+    "required": ["artefacts", "phases"],
     "additionalProperties": False,
     "properties": {
         "version": {
@@ -241,6 +267,7 @@ COMPONENT: dict[str, Any] = {
             "x-fix": "pin an exact version, not a range or 'latest'",
         },
         "description": {"type": "string"},
+        "phases": {"type": "array", "minItems": 1, "items": {"enum": PHASE_NAMES}},
         "artefacts": {"type": "object", "minProperties": 1, "additionalProperties": ARTEFACT},
     },
 }
@@ -255,7 +282,6 @@ SPEC: dict[str, Any] = {
         "dockyard_environments",
         "dockyard_projects",
         "dockyard_tools",
-        "dockyard_catalogue",
     ],
     "properties": {
         "dockyard_domain": {"type": "string", "pattern": DNS_NAME, "x-fix": DNS_NAME_FIX},
@@ -280,8 +306,11 @@ SPEC: dict[str, Any] = {
         },
         "dockyard_mirror_hostname": _dns_label,
         "dockyard_mirror_registry_port": {"type": "integer", "minimum": 1, "maximum": 65535},
-        "dockyard_catalogue": {"type": "object", "minProperties": 1, "additionalProperties": COMPONENT},
+        # The product's catalogue with the inventory's overrides merged (dockyard.catalogue.merged).
+        "dockyard_catalogue": {"type": "object", "additionalProperties": COMPONENT},
         "dockyard_state_dir": {"type": "string"},
+        # Set by invoke for each run: the vault file the dockyard_vault action writes.
+        "dockyard_vault_file": {"type": "string"},
         # The vault (group_vars/all/vault.yml, Ansible-Vault encrypted), written by dockyard.secrets.
         "dockyard_secrets": {"type": "object", "additionalProperties": {"type": "string"}},
         "dockyard_preflight_minimums": {

@@ -160,6 +160,7 @@ def _cross_reference_problems(inv: LoadedInventory) -> Iterator[Problem]:
     yield from _tool_problems(inv)
     yield from _hostname_collisions(inv, env_names)
     yield from _ci_problems(inv, env_names)
+    yield from _catalogue_problems(inv)
     layout = spec.get("dockyard_argocd_layout")
     central = spec.get("dockyard_argocd_central_env")
     if layout == "central" and central not in env_names:
@@ -177,6 +178,35 @@ def _cross_reference_problems(inv: LoadedInventory) -> Iterator[Problem]:
             "dockyard_airgap is true but the inventory has no host in group 'mirror'",
             "add a mirror host, or set dockyard_airgap: false",
         )
+
+
+def _catalogue_problems(inv: LoadedInventory) -> Iterator[Problem]:
+    """What the schema cannot see: floating image tags, and what an air-gapped site must have pinned."""
+    cat = inv.spec.get("dockyard_catalogue")
+    if not isinstance(cat, dict):
+        return
+    airgap = inv.spec.get("dockyard_airgap") is True
+    for comp_name, comp in cat.items():
+        arts = comp.get("artefacts") if isinstance(comp, dict) else None
+        for art_id, art in (arts or {}).items() if isinstance(arts, dict) else ():
+            if not isinstance(art, dict):
+                continue
+            path: list[str | int] = ["dockyard_catalogue", comp_name, "artefacts", art_id]
+            ref, sha, kind = art.get("ref"), art.get("sha256"), art.get("kind")
+            if isinstance(ref, str) and ref.rsplit("/", 1)[-1].endswith(":latest"):
+                yield _problem(
+                    inv, [*path, "ref"], f"{ref!r} floats", "pin a release tag and give its digest in sha256"
+                )
+            if not airgap or kind == "os-package":
+                continue
+            if sha == "unknown":
+                yield _problem(
+                    inv,
+                    [*path, "sha256"],
+                    "is unknown, and an air-gapped site installs only pinned artefacts",
+                    "pin it in the inventory's dockyard_catalogue (invoke bundle build --pin-unknown FILE writes "
+                    "trust-on-first-use pins)",
+                )
 
 
 def _environment_problems(inv: LoadedInventory, env_names: list[str]) -> Iterator[Problem]:

@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from dockyard import catalogue
 from dockyard.spec.model import Platform
 from dockyard.spec.validate import build
 
 
 def spec_from(variables: Mapping[str, Any], template: Callable[[Any], Any]) -> dict[str, Any]:
-    """Every ``dockyard_*`` variable, templated (inventory, vars files and extra vars alike)."""
-    return {str(k): template(v) for k, v in variables.items() if str(k).startswith("dockyard_")}
+    """Every ``dockyard_*`` variable, templated (inventory, vars files and extra vars alike), with
+    ``dockyard_catalogue`` the product's catalogue merged with the inventory's overrides."""
+    spec = {str(k): template(v) for k, v in variables.items() if str(k).startswith("dockyard_")}
+    spec["dockyard_catalogue"] = catalogue.merged(spec.get("dockyard_catalogue"))
+    return spec
 
 
 def has_mirror(groups: Mapping[str, Any]) -> bool:
