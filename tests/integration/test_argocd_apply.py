@@ -212,7 +212,7 @@ def test_dry_run_before_the_crds_exist_and_schema_errors(
             run(api, isolated_root, objects, store)
     with KubeAPI() as api:
         api.create_namespace("argocd")
-        broken = [o for o in objects if o["kind"] == "AppProject"][:1]
+        broken = [o for o in objects if o["kind"] == "AppProject" and o["spec"]["destinations"]][:1]
         broken[0]["spec"]["destinations"][0]["cluster"] = "typo"
         with pytest.raises(DockyardError, match=r"422 .*'cluster' was unexpected"):
             run(api, isolated_root, broken, store)
@@ -243,6 +243,7 @@ def test_central_layout_registers_the_environment_cluster(isolated_root: Path, e
     vault = secrets.Vault.open(inventory.InventoryTree(tree), "dev", state)
     vault.set("argocd.dev.deploy_key.shop", KEY)
     vault.set("argocd.dev.deploy_key.argocd-apps", KEY)
+    vault.set("harbor.robot.shop-pull-dev", "Shop1PullSecret")  # seed's, for the image pull Secret
     spec = inventory.load(inventory.InventoryTree(tree), "dev").spec
     options = phase.PhaseOptions(install_chart=False, api_timeout_s=2)
     with KubeAPI(token="central-token") as central_api, KubeAPI(token="dev-token") as dev_api:
@@ -263,7 +264,9 @@ def test_central_layout_registers_the_environment_cluster(isolated_root: Path, e
         assert json.loads(data["config"]) == {"bearerToken": "dev-token", "tlsClientConfig": {"insecure": False}}
         apps = central_api.objects("applications", "argocd")
         assert apps["shop-cart-dev"]["spec"]["destination"] == {"name": "dev", "namespace": "shop"}
-        assert not dev_api.mutating_requests()  # the environment's own cluster is only read (probed)
+        # the environment's own cluster gets only its namespaces, pull secrets and build accounts
+        touched = {r.path for r in dev_api.mutating_requests()}
+        assert touched and not [p for p in touched if "/namespaces/argocd/" in p], touched
         again = phase.run(isolated_root, spec, "dev", inventory.InventoryTree(tree), options=options)
         assert not again.changed
         assert "not in the vault" not in " ".join(again.notes)

@@ -118,7 +118,9 @@ def test_the_seeded_state_is_what_the_spec_asks_for(lab: SeedLab, seed: Seed) ->
     creds = lab.jenkins.credentials["shop"]
     assert creds["harbor-push"]["secrets"]["password"] == vault.get(names.robot_secret_key("shop", "push"))
     assert creds["gitlab-deploy-key"]["secrets"]["privateKey"] == vault.get(names.jenkins_deploy_key_key("shop"))
-    assert base64.b64decode(creds["build-kubeconfig"]["secrets"]["secretBytes"]).decode() == lab.kubeconfig
+    # the project's own build account (its namespace only), not the cloud's kubeconfig
+    kubeconfig = base64.b64decode(creds["build-kubeconfig"]["secrets"]["secretBytes"]).decode()
+    assert kubeconfig == lab.project_kubeconfig != lab.kubeconfig
     job = ET.fromstring(lab.jenkins.items["shop/cart"]["xml"])  # noqa: S314 (XML seed wrote)
     assert job.findtext(".//secretToken") == token
     assert job.find("definition").get("class") == "org.jenkinsci.plugins.workflow.cps.CpsFlowDefinition"
@@ -240,6 +242,7 @@ def test_prune_of_a_whole_project(lab: SeedLab, seed: Seed) -> None:
     lab.edit_spec(
         lambda spec: spec["dockyard_projects"].append({"name": "blog", "services": [{"name": "site", "port": 80}]})
     )
+    lab.vault().set("kube.dev.build-kubeconfig.blog", lab.project_kubeconfig)  # the argocd phase's, for blog
     assert seed().rc == 0
     lab.edit_spec(lambda spec: spec.update(dockyard_projects=spec["dockyard_projects"][:1]))
     pruned = seed(prune=True)
@@ -452,6 +455,7 @@ def test_jenkins_keeps_clouds_and_system_credentials_it_does_not_own(lab: SeedLa
 
 def test_without_a_build_cluster_kubeconfig_the_cloud_is_skipped(lab: SeedLab, seed: Seed) -> None:
     lab.vault().delete("kube.dev.jenkins-kubeconfig")
+    lab.vault().delete("kube.dev.build-kubeconfig.shop")
     result = seed()
     assert result.rc == 1
     skipped = {(s["kind"], s["name"]) for s in result.doc["skipped"]}

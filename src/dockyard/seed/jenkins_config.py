@@ -94,8 +94,9 @@ def folder_credentials(platform: Platform, project: Project) -> list[CredentialS
         CredentialSpec(
             names.KUBECONFIG_CREDENTIAL,
             "file",
-            f"kubeconfig for namespace {platform.ci.build_namespace} of the build cluster ({platform.build_env})",
-            names.kubeconfig_key(platform.build_env),
+            f"kubeconfig of ServiceAccount {names.BUILD_SERVICE_ACCOUNT} in namespace "
+            f"{platform.ci.build_namespace_of(p)} of the build cluster ({platform.build_env}), that namespace only",
+            names.project_kubeconfig_key(platform.build_env, p),
             file_name="kubeconfig",
         ),
     ]

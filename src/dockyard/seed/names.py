@@ -56,6 +56,12 @@ def webhook_token_key(project: str) -> str:
     return f"gitlab.webhook-token.{project}"
 
 
+def project_kubeconfig_key(env: str, project: str) -> str:
+    """The kubeconfig of ``project``'s build ServiceAccount (its own namespace only) in ``env``'s
+    cluster; written by the argocd phase of ``env``, read by seed into that project's folder."""
+    return f"kube.{env}.build-kubeconfig.{project}"
+
+
 def kubeconfig_key(env: str) -> str:
     """A kubeconfig for Jenkins' build pods in ``env``'s cluster; written by the cluster phase or
     the operator, read by seed."""
