@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
+import stat
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -225,3 +228,83 @@ def test_build_pods_check_gitlabs_host_keys() -> None:
     security = jenkins_config.host_key_verification(known)
     strategy = security["gitHostKeyVerificationConfiguration"]["sshHostKeyVerificationStrategy"]
     assert strategy == {"manuallyProvidedKeyVerificationStrategy": {"approvedHostKeys": known.strip()}}
+
+
+# ---------------------------------------------------------------------- 7. the internal CA, confined
+def _openssl_verify(ca: Path, leaf: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["openssl", "verify", "-CAfile", str(ca), "-purpose", "sslserver", str(leaf)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+POLICY = {"permitted_dns": ("lab.test",), "permitted_ips": ("192.0.2.10", "192.0.2.11")}
+
+
+def test_ca_has_name_constraints_and_an_encrypted_key(tmp_path: Path) -> None:
+    from cryptography import x509  # noqa: PLC0415
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
+
+    from dockyard import pki  # noqa: PLC0415
+
+    ca, created = pki.load_or_create_ca(tmp_path / "pki", "Dockyard test CA", passphrase=b"s3cret-pass", **POLICY)
+    assert created
+    constraints = ca.cert.extensions.get_extension_for_class(x509.NameConstraints)
+    assert constraints.critical
+    assert constraints.value.permitted_subtrees == [
+        x509.DNSName("lab.test"),
+        x509.IPAddress(ipaddress.ip_network("192.0.2.10/32")),
+        x509.IPAddress(ipaddress.ip_network("192.0.2.11/32")),
+    ]
+    key_pem = (tmp_path / "pki" / "ca.key").read_bytes()
+    assert stat.S_IMODE((tmp_path / "pki" / "ca.key").stat().st_mode) == 0o600
+    with pytest.raises(TypeError):
+        serialization.load_pem_private_key(key_pem, password=None)  # encrypted
+    serialization.load_pem_private_key(key_pem, password=b"s3cret-pass")
+    # inside the constraints: verifies; a name outside them is refused by OpenSSL
+    pki.ensure_cert(ca, pki.CertRequest("gitlab.lab.test", ("gitlab.lab.test",), ("192.0.2.10",)))
+    pki.ensure_cert(ca, pki.CertRequest("evil", ("www.example.com",)))
+    ca_file = tmp_path / "pki" / "ca.crt"
+    assert _openssl_verify(ca_file, tmp_path / "pki" / "certs" / "gitlab.lab.test.crt").returncode == 0
+    refused = _openssl_verify(ca_file, tmp_path / "pki" / "certs" / "evil.crt")
+    assert refused.returncode != 0 and "permitted subtree violation" in refused.stdout + refused.stderr
+    with pytest.raises(pki.CaError, match="passphrase"):
+        pki.load_or_create_ca(tmp_path / "pki", "Dockyard test CA", passphrase=b"wrong", **POLICY)
+
+
+def test_an_existing_lab_migrates_without_reissuing_its_certificates(tmp_path: Path) -> None:
+    from cryptography import x509  # noqa: PLC0415
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
+
+    from dockyard import pki  # noqa: PLC0415
+
+    directory = tmp_path / "pki"
+    old_ca, _ = pki.load_or_create_ca(directory, "Dockyard test CA")  # as before: no constraints, plain key
+    request = pki.CertRequest("gitlab.lab.test", ("gitlab.lab.test",), ("192.0.2.10",))
+    pki.ensure_cert(old_ca, request)
+    leaf = directory / "certs" / "gitlab.lab.test.crt"
+    leaf_before = leaf.read_bytes()
+    old_public = old_ca.cert.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    # the next bootstrap: same key, re-signed CA certificate with name constraints, key encrypted
+    result = pki.ensure_ca(directory, pki.CaPolicy("Dockyard test CA", b"s3cret-pass", **POLICY))
+    assert result.action == "update" and "name constraints" in result.reason and "encrypted" in result.reason
+    new_ca = result.ca
+    assert new_ca.cert.subject == old_ca.cert.subject and new_ca.cert != old_ca.cert
+    assert new_ca.cert.extensions.get_extension_for_class(x509.NameConstraints)
+    new_public = new_ca.cert.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    assert new_public == old_public
+    # the leaf chains to the re-signed CA by issuer name and key: it is not reissued, and verifies
+    assert pki.ensure_cert(new_ca, request).action == "noop"
+    assert leaf.read_bytes() == leaf_before
+    assert _openssl_verify(directory / "ca.crt", leaf).returncode == 0
+    with pytest.raises(TypeError):
+        serialization.load_pem_private_key((directory / "ca.key").read_bytes(), password=None)
+    # and a rerun changes nothing
+    again = pki.ensure_ca(directory, pki.CaPolicy("Dockyard test CA", b"s3cret-pass", **POLICY))
+    assert again.action == "noop" and again.ca.cert == new_ca.cert
