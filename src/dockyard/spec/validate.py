@@ -322,18 +322,22 @@ def _reserved_namespace(
     ci = inv.spec.get("dockyard_ci") if isinstance(inv.spec.get("dockyard_ci"), dict) else {}
     build_namespace = str(ci.get("build_namespace", "dockyard-builds"))
     reserved = {*RESERVED_NAMESPACES, build_namespace}
-    taken = [pname] if pname in reserved or pname.startswith("kube-") else []
+
+    def is_reserved(namespace: str) -> bool:
+        return namespace in reserved or namespace.startswith(("kube-", f"{build_namespace}-"))
+
+    taken = [pname] if is_reserved(pname) else []
     for env in project_envs if isinstance(project_envs, list) else []:
         prefix = envs.get(env, {}).get("namespace_prefix", "") if isinstance(envs.get(env), dict) else ""
         namespace = f"{prefix}{pname}"
-        if namespace not in taken and (namespace in reserved or namespace.startswith("kube-")):
+        if namespace not in taken and is_reserved(namespace):
             taken.append(namespace)
     for namespace in taken:
         yield _problem(
             inv,
             ["dockyard_projects", i, "name"],
             f"namespace '{namespace}' is reserved (Kubernetes' kube-* and default, Argo CD's argocd, "
-            f"Dockyard's build namespace {build_namespace})",
+            f"Dockyard's build namespaces {build_namespace} and {build_namespace}-<project>)",
             "rename the project or change the environment's namespace_prefix",
         )
 
