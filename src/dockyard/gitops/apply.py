@@ -85,12 +85,22 @@ def apply_env(
 def apply_objects(cluster: Cluster, objects: list[dict[str, Any]], *, resolver: Resolver, dry_run: bool) -> ApplyReport:
     """Apply each object (dry run first, for real only when it differs); nothing is pruned."""
     report = ApplyReport()
+    new_namespaces: set[str] = set()  # dry run: namespaces this run would create
     for obj in objects:
         filled = resolver.fill(obj)
         if filled is None:
             report.changes.append(Change("kept", obj["kind"], _name(obj)))
             continue
-        report.changes.append(_apply_one(cluster, filled, dry_run=dry_run))
+        if dry_run and filled["metadata"].get("namespace") in new_namespaces:
+            # its namespace does not exist yet: the API server cannot dry-run it; it would be created
+            report.changes.append(
+                Change("create", obj["kind"], _name(obj), _diff(None, _comparable(filled), obj["kind"]))
+            )
+            continue
+        change = _apply_one(cluster, filled, dry_run=dry_run)
+        if dry_run and obj["kind"] == "Namespace" and change.action == "create":
+            new_namespaces.add(obj["metadata"]["name"])
+        report.changes.append(change)
     report.notes += resolver.missing
     resolver.missing.clear()
     return report
