@@ -14,6 +14,7 @@ from dockyard.gitops.gitlab_mr import MergeRequest
 from dockyard.problems import InvalidInput
 from dockyard.spec.model import Platform
 from dockyard.spec.validate import validate
+from tests.gitops_helpers import deploy_remote
 
 ROOT = Path(__file__).resolve().parents[2]
 INVOKE = str(Path(sys.executable).parent / "invoke")
@@ -30,22 +31,8 @@ def platform(sample_tree: Path) -> Platform:
 
 @pytest.fixture
 def bare(tmp_path: Path, platform: Platform) -> Path:
-    """A bare deploy repository (default branch main) seeded with the generated files, dev tagged."""
-    bare = tmp_path / "shop-deploy.git"
-    sh("init", "--quiet", "--bare", "--initial-branch=main", str(bare))
-    work = tmp_path / "seed"
-    sh("clone", "--quiet", str(bare), str(work))
-    project = platform.projects[0]
-    for rel, content in deploy_repo.deploy_repo_files(platform, project).items():
-        (work / rel).parent.mkdir(parents=True, exist_ok=True)
-        (work / rel).write_bytes(content)
-    dev = work / deploy_repo.values_path("dev", "cart")
-    dev.write_bytes(deploy_repo.with_image_tag(dev.read_bytes(), "x", "sha-1f2e3d4"))
-    sh("add", "-A", cwd=work)
-    sh("-c", "user.name=seed", "-c", "user.email=seed@example.com", "commit", "--quiet", "-m", "seed", cwd=work)
-    # seed leaves the deploy repository with main and, for each manual-sync environment, env/<env>
-    sh("push", "--quiet", "origin", "HEAD:refs/heads/main", "HEAD:refs/heads/env/prod", cwd=work)
-    return bare
+    """A bare deploy repository (default branch main, and env/prod) seeded with the generated files, dev tagged."""
+    return deploy_remote(tmp_path, platform)
 
 
 def show(bare: Path, ref: str, path: str) -> str:

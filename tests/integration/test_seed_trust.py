@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -10,10 +9,11 @@ from typing import Any
 import requests
 
 from dockyard import inventory
-from dockyard.gitops import deploy_repo, gitlab_mr, promote
+from dockyard.gitops import gitlab_mr, promote
 from dockyard.seed import names
 from dockyard.spec.validate import validate
 from tests.fakes.lab import SeedLab
+from tests.gitops_helpers import deploy_remote, git
 from tests.integration.conftest import Seed
 
 DAY = 86400
@@ -135,7 +135,7 @@ def test_promote_to_prod_opens_the_merge_request_with_the_promote_token(
 ) -> None:
     assert seed().rc == 0
     platform = validate(inventory.load(inventory.InventoryTree(lab.tree), "dev"))
-    bare = _deploy_remote(tmp_path, platform)
+    bare = deploy_remote(tmp_path, platform)
     vault = lab.vault()
     key = names.promote_token_key("shop")
     opener = gitlab_mr.promote_opener(vault.get(key), key, lab.tls.ca_path)
@@ -150,7 +150,7 @@ def test_promote_to_prod_opens_the_merge_request_with_the_promote_token(
     # every call promote made carried the project access token, none the administrator's
     assert lab.gitlab.calls_by_token and all(who.startswith("project:") for _m, _p, who in lab.gitlab.calls_by_token)
     # the promote branch starts from env/prod, and neither env/prod nor main moved
-    assert _git("--git-dir", str(bare), "rev-parse", "env/prod") == _git(
+    assert git("--git-dir", str(bare), "rev-parse", "env/prod") == git(
         "--git-dir", str(bare), "rev-parse", "promote/prod/cart-sha-1f2e3d4^"
     )
     # and that token can do nothing else: not even read another project
@@ -162,24 +162,3 @@ def test_promote_to_prod_opens_the_merge_request_with_the_promote_token(
         timeout=10,
     )
     assert other.status_code == 403
-
-
-def _git(*args: str, cwd: Path | None = None) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
-
-
-def _deploy_remote(tmp_path: Path, platform: Any) -> Path:
-    """A bare copy of the deploy repository as seed leaves it: main, and env/prod made from it."""
-    bare = tmp_path / "shop-deploy.git"
-    _git("init", "--quiet", "--bare", "--initial-branch=main", str(bare))
-    work = tmp_path / "work"
-    _git("clone", "--quiet", str(bare), str(work))
-    for rel, content in deploy_repo.deploy_repo_files(platform, platform.projects[0]).items():
-        (work / rel).parent.mkdir(parents=True, exist_ok=True)
-        (work / rel).write_bytes(content)
-    dev = work / deploy_repo.values_path("dev", "cart")
-    dev.write_bytes(deploy_repo.with_image_tag(dev.read_bytes(), "x", "sha-1f2e3d4"))
-    _git("add", "-A", cwd=work)
-    _git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "--quiet", "-m", "seed", cwd=work)
-    _git("push", "--quiet", "origin", "HEAD:refs/heads/main", "HEAD:refs/heads/env/prod", cwd=work)
-    return bare

@@ -5,6 +5,7 @@ One place, so that the reconcilers, the wiring report and the Jenkinsfile agree.
 
 from __future__ import annotations
 
+from dockyard.gitops import names as gitops_names
 from dockyard.spec import model
 from dockyard.spec.model import Platform, Project, Service
 
@@ -47,9 +48,8 @@ def promote_token_key(project: str) -> str:
 
 
 def apps_repo_deploy_key_key(env: str) -> str:
-    """The private half of the key the Argo CD of ``env`` reads the apps repository with
-    (the same key as dockyard.gitops.names.apps_repo_deploy_key)."""
-    return f"argocd.{env}.deploy_key.argocd-apps"
+    """The private half of the key the Argo CD of ``env`` reads the apps repository with."""
+    return gitops_names.apps_repo_deploy_key(env)
 
 
 def webhook_token_key(project: str) -> str:
@@ -86,8 +86,8 @@ def robot_full_name(project: str, robot: str) -> str:
 JENKINS = "jenkins"
 HOOK_NAME = "dockyard-jenkins"
 PROMOTE_TOKEN_NAME = "dockyard-promote"  # noqa: S105 (a token's name)
-PLATFORM_GROUP = "dockyard"  # the platform's own group: the apps repository
-APPS_REPO = "argocd-apps"
+PLATFORM_GROUP = gitops_names.PLATFORM_GROUP  # the platform's own group: the apps repository
+APPS_REPO = gitops_names.APPS_REPO
 DEFAULT_BRANCH = model.DEFAULT_BRANCH
 
 
@@ -128,4 +128,4 @@ def jenkins_webhook_url(platform: Platform, project: Project, service: Service) 
 
 
 # --------------------------------------------------------------------- consumers outside seed
-IMAGE_PULL_SECRET = "harbor-pull"  # noqa: S105 (a Secret's name) - the image pull Secret in each environment namespace of a project
+IMAGE_PULL_SECRET = gitops_names.IMAGE_PULL_SECRET  # in each environment namespace of a project
