@@ -98,11 +98,13 @@ def test_the_seeded_state_is_what_the_spec_asks_for(lab: SeedLab, seed: Seed) ->
         assert lab.gitlab.tags[repo["id"]]["release/*"]["create_access_levels"][0]["access_level"] == 40
     deploy = lab.gitlab.project("shop/shop-deploy")
     assert "envs/dev/cart/values.yaml" in lab.gitlab.files[deploy["id"]]
-    # prod syncs manually: nobody pushes to main but Jenkins' key; the rest goes through merge requests.
+    # prod syncs manually, from env/prod: changes to it go through merge requests.
     main = lab.gitlab.branches[deploy["id"]]["main"]
     push = main["push_access_levels"]
     jenkins_key = next(k for k, v in lab.gitlab.keys.items() if v["title"] == "dockyard:shop:jenkins")
-    assert {(a["access_level"], a.get("deploy_key_id")) for a in push} == {(0, None), (40, jenkins_key)}
+    # main carries dev and stage: Jenkins' key (release bumps) and Maintainers (promote to stage) push;
+    # prod is on env/prod, which nobody pushes (tests/integration/test_seed_trust.py)
+    assert {(a["access_level"], a.get("deploy_key_id")) for a in push} == {(40, None), (40, jenkins_key)}
     assert deploy["only_allow_merge_if_all_discussions_are_resolved"] is True
     # Deploy keys: Jenkins writes the deploy repo and reads the sources; each Argo CD only reads.
     links = lab.gitlab.keys[jenkins_key]["links"]
@@ -155,10 +157,8 @@ def test_prod_switching_to_auto_sync_reopens_direct_pushes_to_the_deploy_repo(la
     assert seed().rc == 0
     lab.edit_spec(lambda spec: spec["dockyard_environments"]["prod"].update(sync="auto"))
     changed = seed()
-    assert changed.actions("update") == [
-        ("gitlab", "repository", "shop/shop-deploy"),
-        ("gitlab", "protected-branch", "shop/shop-deploy main"),
-    ]
+    # prod now follows main (its Applications track HEAD); main's protection was never prod's
+    assert changed.actions("update") == [("gitlab", "repository", "shop/shop-deploy")]
     assert changed.actions("create") == changed.actions("delete") == []
     deploy = lab.gitlab.project("shop/shop-deploy")
     levels = {a["access_level"] for a in lab.gitlab.branches[deploy["id"]]["main"]["push_access_levels"]}

@@ -4,14 +4,17 @@ What seed wants in GitLab for each project ``P`` with services ``S1..Sn``:
 
 * group ``P`` (private);
 * a source repository ``P/Si`` per service, initialised from the service template when empty;
-  ``main`` protected (Maintainers push, Developers merge), the release tag pattern protected
-  (Maintainers create), and webhook ``dockyard-jenkins`` to the service's Jenkins job on tag push,
+  ``main`` protected (Maintainers push, Developers merge), the build and release tag patterns
+  protected (creators from ``dockyard_ci``), and webhook ``dockyard-jenkins`` to the service's Jenkins job on tag push,
   with the project's secret token and TLS verification on;
 * the deploy repository ``P/P-deploy``, initialised from the deploy repo generator when empty;
-  ``main`` protected so that Jenkins' deploy key can push (the dev bump). When one of P's
-  environments syncs manually (prod), nobody else can push to ``main`` either: every other change,
-  prod's values included, lands through a merge request a Maintainer merges, with all discussions
-  resolved. (Required approvals and path-level rules are GitLab Premium features; CE has this.)
+  ``main`` (the automatically synced environments) protected so that Jenkins' deploy key (the dev
+  bump) and Maintainers (``invoke promote`` to stage) push it. Each manually synced environment
+  (prod) has its own branch ``env/<env>``, made from ``main``, that nobody pushes to, Jenkins' key
+  included: it changes only when a Maintainer merges a merge request, with all discussions
+  resolved. A project access token (Developer, scope api) lets ``invoke promote`` open those merge
+  requests. (Required approvals and path-level rules are GitLab Premium features; CE has this.)
+* the platform's group ``dockyard`` with the apps repository ``argocd-apps`` (merge requests only);
 * deploy keys: ``dockyard:P:jenkins`` (write on the deploy repo, read on the source repos) and
   ``dockyard:P:argocd-<env>`` (read on the deploy repo) for each environment of P.
 
@@ -428,7 +431,9 @@ class GitlabReconciler:
         if repo.service is None:
             envs = [self.platform.environments[e] for e in repo.project.environments]
             manual = [e for e in envs if not e.automated]
-            push: list[tuple[str, int]] = [("role", NO_ONE if manual else MAINTAINER)]
+            # main carries the automatically synced environments: Jenkins' key (the release bump) and
+            # Maintainers (invoke promote to stage) push it. Manual-sync environments are not on main.
+            push: list[tuple[str, int]] = [("role", MAINTAINER)]
             if names.JENKINS in key_ids:
                 push.append(("deploy_key", key_ids[names.JENKINS]))
             branches = {names.DEFAULT_BRANCH: {"push": sorted(push), "merge": [("role", MAINTAINER)]}}
