@@ -34,7 +34,7 @@ def _problems(tree: Path) -> list[str]:
 
 # -------------------------------------------------------------------- 4. reserved names, locked defaults
 @pytest.mark.parametrize(
-    "name", ["argocd", "kube-system", "kube-public", "kube-anything", "default", "dockyard-builds"]
+    "name", ["argocd", "kube-system", "kube-public", "kube-anything", "default", "dockyard-builds", "dockyard-builds-x"]
 )
 def test_reserved_project_names_are_rejected(edit_spec: Callable[..., Path], name: str) -> None:
     tree = edit_spec(lambda spec: spec["dockyard_projects"][0].__setitem__("name", name))
