@@ -92,7 +92,7 @@ def test_applies_once_then_reports_no_change(sample_tree: Path, state: Path, tmp
         extra = {"dockyard_kubeconfig": str(api.kubeconfig(tmp_path / "dev.yaml")), "argocd_install_chart": False}
         check = playbook(sample_tree, "dev", "argocd.yml", extra, state, "--check", "--diff")
         assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-3000:]
-        assert "objects would be: 5 created, 0 updated, 0 deleted, 0 unchanged, 3 kept as they are" in flat(
+        assert "objects would be: 6 created, 0 updated, 0 deleted, 0 unchanged, 3 kept as they are" in flat(
             check.stdout
         )
         assert "+  name: shop-cart" in check.stdout  # the diff of what would be created
@@ -100,7 +100,7 @@ def test_applies_once_then_reports_no_change(sample_tree: Path, state: Path, tmp
         first = playbook(sample_tree, "dev", "argocd.yml", extra, state)
         assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
         assert recap(first.stdout)["changed"] == 1
-        assert "5 created, 0 updated, 0 deleted, 0 unchanged, 3 kept as they are" in flat(first.stdout)
+        assert "6 created, 0 updated, 0 deleted, 0 unchanged, 3 kept as they are" in flat(first.stdout)
         # deploy keys are the GitLab seeder's to store: until then the repository Secrets wait, visibly
         assert "repo-shop-deploy: sshPrivateKey from vault:argocd.dev.deploy_key.shop: not in the vault yet" in flat(
             first.stderr
@@ -109,7 +109,9 @@ def test_applies_once_then_reports_no_change(sample_tree: Path, state: Path, tmp
         second = playbook(sample_tree, "dev", "argocd.yml", extra, state)
         assert second.returncode == 0
         assert recap(second.stdout)["changed"] == 0
-        assert "0 created, 0 updated, 0 deleted, 5 unchanged, 3 kept as they are" in flat(second.stdout)
+        assert "0 created, 0 updated, 0 deleted, 6 unchanged, 3 kept as they are" in flat(second.stdout)
+        # and the workload side: namespaces, build accounts (the pull Secret waits for seed's robot)
+        assert "namespaces, pull secrets, build accounts 0 created" in flat(second.stdout)
 
 
 def test_invoke_bootstrap_says_argocd_was_skipped_and_fails_unless_partial_is_allowed(
@@ -151,5 +153,5 @@ def test_check_mode_on_a_new_cluster_says_what_would_be_created(sample_tree: Pat
         extra = {"dockyard_kubeconfig": str(api.kubeconfig(tmp_path / "dev.yaml")), "argocd_install_chart": False}
         proc = playbook(sample_tree, "dev", "argocd.yml", extra, state, "--check")
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-        assert "objects would be: 8 created (once the chart has created namespace argocd)" in flat(proc.stdout)
+        assert "objects would be: 9 created (once the chart has created namespace argocd)" in flat(proc.stdout)
         assert not api.mutating_requests()

@@ -11,6 +11,7 @@ from dockyard.gitops import render as rendering
 from dockyard.gitops.build import env_layout
 from dockyard.inventory import LoadedInventory
 from dockyard.problems import InvalidInput
+from dockyard.seed import names as seed_names
 from dockyard.service_names import service_addresses
 from dockyard.spec.model import Platform
 
@@ -103,8 +104,9 @@ def promote(
     inv, platform = cli.load(root, inventories, from_env if from_env in envs else envs[0])
     gitlab = platform.tools["gitlab"]
     ca_file = Path(gitlab.ca_file) if gitlab.ca_file else settings.state_dir(root, inv.spec) / "pki" / "ca.crt"
-    vault_token = (inv.spec.get("dockyard_secrets") or {}).get(gitlab_mr.ROOT_TOKEN_KEY)
-    opener = gitlab_mr.gitlab_opener(gitlab.token_env, vault_token, ca_file if ca_file.is_file() else None)
+    key = seed_names.promote_token_key(project)
+    token = secrets.Vault.open(inv.tree, inv.env, settings.state_dir(root, inv.spec)).get(key)
+    opener = gitlab_mr.promote_opener(token, key, ca_file if ca_file.is_file() else None)
     result = promotion.promote(platform, project, service, from_env, to_env, repo_url=repo, open_merge_request=opener)
     cli.out(result.summary())
     return 0

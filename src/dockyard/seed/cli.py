@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from dockyard import cli, inventory
+from dockyard.gitops.settings import known_hosts_path
 from dockyard.secrets import Vault
 from dockyard.seed import content, wiring
 from dockyard.seed.access import ToolAccess, Unavailable, tool_access
@@ -54,10 +55,16 @@ def _run(
         options,
         versions=inv.spec.get("dockyard_catalogue") or {},
         deploy_content=lambda project: content.deploy_repo_content(platform, project),
+        known_hosts=_known_hosts(root, inv),
     )
     keys = vault.keys()
     redact = Redactor([*credentials, *(v for k in keys if (v := vault.get(k)))])
     return report, redact
+
+
+def _known_hosts(root: Path, inv: inventory.LoadedInventory) -> str | None:
+    path = known_hosts_path(root, inv.spec)
+    return path.read_text(encoding="utf-8") if path.is_file() else None
 
 
 @cli.guarded

@@ -10,6 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+# SSO group names go into Argo CD's policy.csv: no comma, quote, space or line break can pass.
+SSO_GROUP = r"^[A-Za-z0-9][A-Za-z0-9._@:/=+-]{0,254}$"
+SSO_GROUP_FIX = "use letters, digits and . _ @ : / = + - only (no spaces, commas, quotes or line breaks)"
 DNS_LABEL_FIX = (
     "use lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"
 )
@@ -162,7 +165,10 @@ CI: dict[str, Any] = {
         "image_tag": {"enum": ["commit", "build-number", "datetime"]},  # default commit (short SHA)
         "build_env": _dns_label,  # whose cluster runs the build pods (default: the first environment)
         "bump_env": _dns_label,  # whose values.yaml a release build bumps (default: the first environment)
-        "build_namespace": _dns_label,  # namespace of the build pods (default dockyard-builds)
+        "build_namespace": _dns_label,  # prefix of each project's build namespace (default dockyard-builds)
+        # Who may create build and release tags in GitLab (both patterns are protected).
+        "build_tag_creators": {"enum": ["developers", "maintainers"]},  # default developers
+        "release_tag_creators": {"enum": ["developers", "maintainers"]},  # default maintainers
     },
 }
 
@@ -178,6 +184,8 @@ REGISTRY: dict[str, Any] = {
             "pattern": r"^\S+(\s+\S+){5}$",
             "x-fix": "give Harbor's 6-field cron (seconds first), such as '0 0 3 * * *'",
         },
+        # Robot accounts expire this many days after seed (re)issues them; seed renews them before.
+        "robot_expiry_days": {"type": "integer", "minimum": 7, "maximum": 3650},  # default 90
     },
 }
 
@@ -323,7 +331,10 @@ SPEC: dict[str, Any] = {
         "dockyard_argocd_ha": {"type": "boolean"},
         "dockyard_argocd_tls_secret": _dns_label,
         "dockyard_argocd_ingress_class": {"type": "string"},
-        "dockyard_argocd_prod_sync_groups": _string_list,
+        "dockyard_argocd_prod_sync_groups": {
+            "type": "array",
+            "items": {"type": "string", "pattern": SSO_GROUP, "x-fix": SSO_GROUP_FIX},
+        },
         "dockyard_preflight_ssh_timeout_s": {"type": "number", "minimum": 1},
         "dockyard_ci": CI,
         "dockyard_registry": REGISTRY,

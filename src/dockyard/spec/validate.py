@@ -35,6 +35,8 @@ from dockyard.spec.model import (
 )
 
 RESERVED_PROJECT_NAME = "dockyard"
+# Namespaces a project's namespace may never be: Kubernetes' own, Argo CD's, and the ones Dockyard creates.
+RESERVED_NAMESPACES = frozenset({"default", "argocd", "kube-system", "kube-public", "kube-node-lease"})
 HELM_RELEASE_MAX = 53  # Helm release names (and so Argo CD app names) are at most 53 characters
 SECRETS_KEY = "dockyard_secrets"
 
@@ -288,6 +290,7 @@ def _project_problems(inv: LoadedInventory, env_names: list[str]) -> Iterator[Pr
                 "rename the project",
             )
         if isinstance(pname, str):
+            yield from _reserved_namespace(inv, i, pname, project.get("environments", env_names), envs)
             if pname in seen_projects:
                 yield _problem(
                     inv,
@@ -328,6 +331,13 @@ def _project_problems(inv: LoadedInventory, env_names: list[str]) -> Iterator[Pr
                     "remove the duplicate or rename it",
                 )
             seen.setdefault(sname, j)
+            if isinstance(pname, str) and sname == f"{pname}-deploy":
+                yield _problem(
+                    inv,
+                    ["dockyard_projects", i, "services", j, "name"],
+                    f"'{sname}' is reserved (the project's deploy repository has that name)",
+                    "rename the service",
+                )
             if isinstance(pname, str) and len(f"{pname}-{sname}") > HELM_RELEASE_MAX:
                 yield _problem(
                     inv,
@@ -336,6 +346,34 @@ def _project_problems(inv: LoadedInventory, env_names: list[str]) -> Iterator[Pr
                     f"{HELM_RELEASE_MAX} characters",
                     "shorten the project or service name",
                 )
+
+
+def _reserved_namespace(
+    inv: LoadedInventory, i: int, pname: str, project_envs: Any, envs: dict[str, Any]
+) -> Iterator[Problem]:
+    """A project's namespace in each environment (and its build namespace) must not be one that
+    Kubernetes, Argo CD or Dockyard itself owns."""
+    ci = inv.spec.get("dockyard_ci") if isinstance(inv.spec.get("dockyard_ci"), dict) else {}
+    build_namespace = str(ci.get("build_namespace", "dockyard-builds"))
+    reserved = {*RESERVED_NAMESPACES, build_namespace}
+
+    def is_reserved(namespace: str) -> bool:
+        return namespace in reserved or namespace.startswith(("kube-", f"{build_namespace}-"))
+
+    taken = [pname] if is_reserved(pname) else []
+    for env in project_envs if isinstance(project_envs, list) else []:
+        prefix = envs.get(env, {}).get("namespace_prefix", "") if isinstance(envs.get(env), dict) else ""
+        namespace = f"{prefix}{pname}"
+        if namespace not in taken and is_reserved(namespace):
+            taken.append(namespace)
+    for namespace in taken:
+        yield _problem(
+            inv,
+            ["dockyard_projects", i, "name"],
+            f"namespace '{namespace}' is reserved (Kubernetes' kube-* and default, Argo CD's argocd, "
+            f"Dockyard's build namespaces {build_namespace} and {build_namespace}-<project>)",
+            "rename the project or change the environment's namespace_prefix",
+        )
 
 
 def _tool_problems(inv: LoadedInventory) -> Iterator[Problem]:
