@@ -13,6 +13,7 @@ import pytest
 from dockyard import secrets
 from dockyard.seed.cli import seed_command
 from tests.fakes.lab import SeedLab
+from tests.standins.airgap_upstream import airgap_artefacts, airgap_upstreams  # noqa: F401 (fixtures)
 
 
 @pytest.fixture

@@ -311,6 +311,12 @@ SPEC: dict[str, Any] = {
         "dockyard_mirror_registry_port": {"type": "integer", "minimum": 1, "maximum": 65535},
         # The product's catalogue with the inventory's overrides merged (dockyard.catalogue.merged).
         "dockyard_catalogue": {"type": "object", "additionalProperties": COMPONENT},
+        # The only bundle builder this site trusts: the line `invoke bundle.keygen` printed.
+        "dockyard_bundle_public_key": {
+            "type": "string",
+            "pattern": r"^(ssh-ed25519 [A-Za-z0-9+/]+={0,2}( .*)?|-----BEGIN PUBLIC KEY-----[\s\S]*)\s*$",
+            "x-fix": "use the 'ssh-ed25519 ...' line that `invoke bundle.keygen` printed",
+        },
         "dockyard_state_dir": {"type": "string"},
         # Set by invoke for each run: the vault file the dockyard_vault action writes.
         "dockyard_vault_file": {"type": "string"},

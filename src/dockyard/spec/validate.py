@@ -18,7 +18,7 @@ import jsonschema
 import yaml
 
 from dockyard.inventory import CLUSTER_GROUPS, HOSTS_FILE, PLATFORM, RESERVED_ENV_NAMES, LoadedInventory
-from dockyard.problems import Problem, SpecInvalid
+from dockyard.problems import InvalidInput, Problem, SpecInvalid
 from dockyard.seed.names import admin_token_key
 from dockyard.spec import schema, values
 from dockyard.spec.model import (
@@ -195,6 +195,7 @@ def _cross_reference_problems(inv: LoadedInventory) -> Iterator[Problem]:
     yield from _hostname_collisions(inv, env_names)
     yield from _ci_problems(inv, env_names)
     yield from _catalogue_problems(inv)
+    yield from _bundle_key_problems(inv)
     layout = spec.get("dockyard_argocd_layout")
     central = spec.get("dockyard_argocd_central_env")
     if layout == "central" and central not in env_names:
@@ -211,6 +212,24 @@ def _cross_reference_problems(inv: LoadedInventory) -> Iterator[Problem]:
             "mirror",
             "dockyard_airgap is true but the inventory has no host in group 'mirror'",
             "add a mirror host, or set dockyard_airgap: false",
+        )
+
+
+def _bundle_key_problems(inv: LoadedInventory) -> Iterator[Problem]:
+    """dockyard_bundle_public_key must be a real Ed25519 key, not just look like one."""
+    from dockyard.bundle.manifest import parse_public_key  # noqa: PLC0415
+
+    text = inv.spec.get("dockyard_bundle_public_key")
+    if not isinstance(text, str) or not text.strip().startswith(("ssh-ed25519 ", "-----BEGIN")):
+        return  # the schema names what is wrong
+    try:
+        parse_public_key(text, "dockyard_bundle_public_key")
+    except InvalidInput:
+        yield _problem(
+            inv,
+            ["dockyard_bundle_public_key"],
+            "is not an Ed25519 public key",
+            "use the 'ssh-ed25519 ...' line that `invoke bundle.keygen` printed",
         )
 
 
@@ -238,7 +257,7 @@ def _catalogue_problems(inv: LoadedInventory) -> Iterator[Problem]:
                     inv,
                     [*path, "sha256"],
                     "is unknown, and an air-gapped site installs only pinned artefacts",
-                    "pin it in the inventory's dockyard_catalogue (invoke bundle build --pin-unknown FILE writes "
+                    "pin it in the inventory's dockyard_catalogue (invoke bundle.build --pin-unknown FILE writes "
                     "trust-on-first-use pins)",
                 )
 
