@@ -219,6 +219,9 @@ def bootstrap(
     known = phases.phases(root)
     result = summary.Summary(env, check=check)
     result.not_selected = [p.name for p in known if wanted_tags and not p.tags & set(wanted_tags)]
+    skip_phases = _skipped_phases(inv, [p.name for p in known])
+    for name, reason in skip_phases.items():
+        result.skip(name, "phase", f"dockyard_skip_phases: {reason}")
     vault_file = secrets.vault_path(inv.tree, env)
     if not check:
         from dockyard import secret_registry  # noqa: PLC0415
@@ -233,6 +236,7 @@ def bootstrap(
         check=check,
         diff=check,
         tags=tags,
+        skip_tags=",".join(skip_phases) or None,
         limit=limit,
         extra_vars={"dockyard_vault_file": str(vault_file.resolve())},
     )
@@ -251,6 +255,8 @@ def bootstrap(
     seed_rc = 0
     if check:
         out("seed: skipped: check mode changes nothing (invoke seed --dry-run shows the seed plan)")
+    elif "seed" in skip_phases:
+        out(f"seed: SKIPPED: dockyard_skip_phases: {skip_phases['seed']}")
     elif not wanted_tags or "seed" in wanted_tags:
         from dockyard.seed.cli import seed_after_bootstrap  # noqa: PLC0415 (seed imports this module)
 
@@ -263,6 +269,12 @@ def bootstrap(
     for line in result.lines(allow_partial):
         out(line)
     return seed_rc or result.exit_code(allow_partial)
+
+
+def _skipped_phases(inv: inventory.LoadedInventory, known: list[str]) -> dict[str, str]:
+    """``dockyard_skip_phases`` (phase -> why), in phase order: left out of the run, and counted as not done."""
+    wanted = inv.spec.get("dockyard_skip_phases") or {}
+    return {name: str(wanted[name]) for name in [*known, "seed"] if name in wanted}
 
 
 def _describe_platform(root: Path, inv: inventory.LoadedInventory, platform: Platform, result: summary.Summary) -> None:
@@ -279,7 +291,19 @@ def plan(root: Path, inventories: str | None, env: str, *, tags: str | None = No
     phases.check_tags(root, tags)
     inv, _platform = load(root, inventories, env, writes=False)
     phases.check_limit(limit, inv.hosts, inv.groups)
-    cmd = playbook.command(root, inv.sources, BOOTSTRAP_PLAYBOOK, check=True, diff=True, tags=tags, limit=limit)
+    skip_phases = _skipped_phases(inv, [p.name for p in phases.phases(root)])
+    cmd = playbook.command(
+        root,
+        inv.sources,
+        BOOTSTRAP_PLAYBOOK,
+        check=True,
+        diff=True,
+        tags=tags,
+        skip_tags=",".join(skip_phases) or None,
+        limit=limit,
+    )
+    for name, reason in skip_phases.items():
+        out(f"plan: phase {name} left out: dockyard_skip_phases: {reason}")
     proc = subprocess.run(
         cmd,
         cwd=root,

@@ -318,6 +318,13 @@ SPEC: dict[str, Any] = {
             "x-fix": "use the 'ssh-ed25519 ...' line that `invoke bundle.keygen` printed",
         },
         "dockyard_state_dir": {"type": "string"},
+        # Phases this inventory leaves out, each with the reason (counted as not done by bootstrap).
+        "dockyard_skip_phases": {
+            "type": "object",
+            "propertyNames": {"enum": PHASE_NAMES},
+            "additionalProperties": {"type": "string", "minLength": 1},
+            "x-fix": "map a phase name to the reason it is left out",
+        },
         # Set by invoke for each run: the vault file the dockyard_vault action writes.
         "dockyard_vault_file": {"type": "string"},
         # The vault (group_vars/all/vault.yml, Ansible-Vault encrypted), written by dockyard.secrets.
