@@ -21,7 +21,9 @@ class Generated:
     make: Callable[[], str] = random_password
 
 
+CA_KEY_PASSPHRASE = "pki.ca-key-passphrase"  # noqa: S105 (a vault key's name)
 GENERATED: dict[str, Generated] = {
+    CA_KEY_PASSPHRASE: Generated("passphrase of the internal CA's private key (roles/internal_ca)"),
     **{key: Generated(text, make) for key, (text, make) in mirror_credentials.generators().items()},
 }
 

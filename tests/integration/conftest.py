@@ -24,6 +24,7 @@ def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SeedLab]:
     for name, value in lab.jenkins_env().items():
         monkeypatch.setenv(name, value)
     lab.store_admin_credentials()
+    lab.store_known_hosts()
     yield lab
     lab.stop()
     assert lab.violations() == [], "a double saw a request or answered outside the vendor's API"
