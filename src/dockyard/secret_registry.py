@@ -20,7 +20,10 @@ class Generated:
     make: Callable[[], str] = random_password
 
 
-GENERATED: dict[str, Generated] = {}
+GENERATED: dict[str, Generated] = {
+    # roles/tools/gitlab: root's password, given to the first install only (GITLAB_ROOT_PASSWORD).
+    "gitlab.root_password": Generated("GitLab root password (first install)"),
+}
 
 
 def missing(vault: Vault) -> list[str]:
