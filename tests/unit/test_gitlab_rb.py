@@ -40,7 +40,7 @@ def render(tmp_path: Path, extra: dict[str, object]) -> str:
                 {
                     "name": "Render",
                     "ansible.builtin.copy": {
-                        "content": "{{ lookup('ansible.builtin.template', '" + str(ROLE / "templates" / "gitlab.rb.j2") + "') }}",
+                        "content": f"{{{{ lookup('ansible.builtin.template', '{ROLE / 'templates' / 'gitlab.rb.j2'}') }}}}",
                         "dest": str(out),
                         "mode": "0600",
                     },

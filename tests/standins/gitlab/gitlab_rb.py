@@ -69,8 +69,10 @@ def problems(rendered: str, known: set[str], ruby: str = "ruby") -> list[str]:
 
 def main(argv: list[str]) -> int:
     """``gitlab_rb.py GITLAB_RB KEYS_JSON``: exit 1 listing the problems (the stand-in's reconfigure)."""
-    rendered = open(argv[1], encoding="utf-8").read()  # noqa: PTH123 (stdlib only, Python 3.11 on the host)
-    known = set(json.load(open(argv[2], encoding="utf-8")))  # noqa: PTH123, SIM115
+    with open(argv[1], encoding="utf-8") as fh:
+        rendered = fh.read()
+    with open(argv[2], encoding="utf-8") as fh:
+        known = set(json.load(fh))
     found = problems(rendered, known)
     for line in found:
         print(line, file=sys.stderr)
