@@ -17,6 +17,7 @@ from tests.standins.gitlab import gitlab_rb
 ROOT = Path(__file__).resolve().parents[2]
 ROLE = ROOT / "roles" / "tools" / "gitlab"
 TEMPLATE = ROOT / "tests" / "reference" / "gitlab" / "omnibus" / "gitlab.rb.template"
+TEMPLATE_J2 = ROLE / "templates" / "gitlab.rb.j2"
 KNOWN = gitlab_rb.template_keys(TEMPLATE.read_text(encoding="utf-8"))
 
 pytestmark = pytest.mark.skipif(not shutil.which("ruby"), reason="needs Debian's ruby (scripts/setup.sh installs it)")
@@ -40,7 +41,7 @@ def render(tmp_path: Path, extra: dict[str, object]) -> str:
                 {
                     "name": "Render",
                     "ansible.builtin.copy": {
-                        "content": f"{{{{ lookup('ansible.builtin.template', '{ROLE / 'templates' / 'gitlab.rb.j2'}') }}}}",
+                        "content": f"{{{{ lookup('ansible.builtin.template', '{TEMPLATE_J2}') }}}}",
                         "dest": str(out),
                         "mode": "0600",
                     },

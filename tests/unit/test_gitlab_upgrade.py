@@ -16,10 +16,7 @@ GUARDS = REFERENCE / "derived" / "omnibus-preinst-upgrade-guards.yaml"
 # What a catalogue carrying the latest patch of every stop from 16.x on would list (versions
 # invented only in their patch numbers: the planner must pick the newest patch it is given).
 AVAILABLE = [
-    f"{major}.{minor}.{patch}-ce.0"
-    for major in (15, 16, 17, 18, 19)
-    for minor in range(12)
-    for patch in (0, 3)
+    f"{major}.{minor}.{patch}-ce.0" for major in (15, 16, 17, 18, 19) for minor in range(12) for patch in (0, 3)
 ]
 
 
@@ -65,8 +62,20 @@ def test_refusals(installed: str, target: str, available: list[str], message: st
 
 def test_stops_follow_the_regular_rule_after_the_listed_ones() -> None:
     stops = gu.required_stops(20)
-    assert [s for s in stops if s >= (18, 0)] == [(18, 2), (18, 5), (18, 8), (18, 11), (19, 2), (19, 5), (19, 8),
-                                                 (19, 11), (20, 2), (20, 5), (20, 8), (20, 11)]
+    assert [s for s in stops if s >= (18, 0)] == [
+        (18, 2),
+        (18, 5),
+        (18, 8),
+        (18, 11),
+        (19, 2),
+        (19, 5),
+        (19, 8),
+        (19, 11),
+        (20, 2),
+        (20, 5),
+        (20, 8),
+        (20, 11),
+    ]
 
 
 def test_the_shipped_stops_are_upstream_s_file() -> None:
