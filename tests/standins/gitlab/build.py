@@ -71,7 +71,7 @@ def _inline_scripts() -> dict[str, str]:
 
 
 def build(out_dir: Path, version: str = "19.3.0-ce.0", arch: str = "amd64") -> Built:
-    edition = version.split("-")[1].split(".")[0]
+    edition = version.split("-")[1].split(".", maxsplit=1)[0]
     package = f"gitlab-{edition}"
     allowed = {
         "files": {hashlib.sha256(p.read_bytes()).hexdigest(): "create_token" for p in ROLE_FILES.glob("*.rb")},

@@ -14,10 +14,19 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, "/opt/gitlab/embedded/dockyard-standin")
-import common as c  # noqa: E402
-import standin_lib as s  # noqa: E402
+import common as c
+import standin_lib as s
 
-OPTIONS = {"STRATEGY", "SKIP", "BACKUP", "GZIP_RSYNCABLE", "INCREMENTAL", "PREVIOUS_BACKUP", "REPOSITORIES_SERVER_SIDE", "CRON"}
+OPTIONS = {
+    "STRATEGY",
+    "SKIP",
+    "BACKUP",
+    "GZIP_RSYNCABLE",
+    "INCREMENTAL",
+    "PREVIOUS_BACKUP",
+    "REPOSITORIES_SERVER_SIDE",
+    "CRON",
+}
 
 
 def main() -> int:

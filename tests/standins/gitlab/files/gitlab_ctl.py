@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -18,9 +17,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, "/opt/gitlab/embedded/dockyard-standin")
-import common as c  # noqa: E402
-import gitlab_rb  # noqa: E402
-import standin_lib as s  # noqa: E402
+import common as c
+import gitlab_rb
+import standin_lib as s
 
 SPEC = {
     "reconfigure": {"args": (0, 0)},

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, "/opt/gitlab/embedded/dockyard-standin")
-import common as c  # noqa: E402
-import standin_lib as s  # noqa: E402
+import common as c
+import standin_lib as s
 
 SPEC = {"runner": {"flags": {"-e": True}, "args": (1, 1)}}
 
@@ -24,7 +24,7 @@ def create_token() -> int:
         if not os.environ.get(name):
             s.fail(f"gitlab-rails runner: KeyError: key not found: {name!r}")
     token = os.environ["DOCKYARD_TOKEN"]
-    if len(token) != 20:  # noqa: PLR2004 (set_token: the token must be 20 characters long)
+    if len(token) != 20:
         s.fail("gitlab-rails runner: the token must be 20 characters long")
     state = c.read_state()
     if "root_password_sha256" not in state:

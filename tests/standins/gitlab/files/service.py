@@ -16,9 +16,9 @@ import threading
 import time
 
 sys.path.insert(0, "/opt/gitlab/embedded/dockyard-standin")
-import common as c  # noqa: E402
-from tests.fakes.gitlab import GitlabDouble  # noqa: E402
-from tests.fakes.server import DoubleServer, Request, Response  # noqa: E402
+import common as c
+from tests.fakes.gitlab import GitlabDouble
+from tests.fakes.server import DoubleServer, Request, Response
 
 HEALTH = ("/-/readiness", "/-/liveness", "/-/health")
 _lock = threading.Lock()

@@ -8,7 +8,7 @@ import json
 import sys
 
 sys.path.insert(0, "/opt/gitlab/embedded/dockyard-standin")
-import common as c  # noqa: E402
+import common as c
 
 
 def minor(version: str) -> tuple[int, int]:
