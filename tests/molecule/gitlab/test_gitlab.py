@@ -1,0 +1,135 @@
+"""The gitlab scenario, driven from here because it needs what Molecule cannot make: the stand-in
+gitlab-ce package (tests/standins/gitlab), served by the test upstream on the scenario network's
+gateway with a certificate from the internal CA the host trusts, reached through the catalogue
+overlay (the artefact chain). Then `molecule converge`, `idempotence`, `verify`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dockyard import catalogue, pki
+from dockyard.secrets import Vault
+from tests.standins.gitlab.build import build
+from tests.standins.upstream import TestUpstream
+
+ROOT = Path(__file__).resolve().parents[3]
+NETWORK = "dy11-mol-gitlab"
+HOST = "dy11-mol-gitlab"
+ART = "gitlab-ce-debian-bookworm-amd64"
+
+pytestmark = pytest.mark.hosts
+
+
+def _docker(*args: str, check: bool = True) -> str:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check).stdout.strip()
+
+
+@dataclass
+class Lab:
+    root: Path  # a repository root of the test's own: .dockyard (state), inventories/ (vault)
+    state: Path
+    vault_file: Path
+    upstream: TestUpstream
+    overlay_file: Path
+    env: dict[str, str]
+
+    def molecule(self, *steps: str) -> subprocess.CompletedProcess[str]:
+        proc = None
+        for step in steps:
+            proc = subprocess.run(
+                [str(Path(sys.executable).parent / "molecule"), step, "-s", "gitlab"],
+                cwd=ROOT,
+                env=self.env,
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=1200,
+            )
+            if proc.returncode != 0:
+                return proc
+        assert proc is not None
+        return proc
+
+    def overlay(self, version: str, extra: dict[str, dict[str, str]] | None = None) -> None:
+        """Point the catalogue at the published stand-ins; ``version`` becomes the pin."""
+        over = self.upstream.overlay()
+        over["gitlab"]["version"] = version
+        for art_id, fields in (extra or {}).items():
+            over["gitlab"]["artefacts"][art_id].update(fields)
+        self.overlay_file.write_text(yaml.safe_dump({"dockyard_catalogue": over}))
+
+    def host(self, *cmd: str) -> str:
+        return _docker("exec", HOST, *cmd)
+
+
+@pytest.fixture(scope="module")
+def lab(test_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    tmp = tmp_path_factory.mktemp("gitlab-lab")
+    _docker("network", "rm", NETWORK, check=False)
+    _docker("network", "create", NETWORK)
+    gateway = json.loads(_docker("network", "inspect", NETWORK))[0]["IPAM"]["Config"][0]["Gateway"]
+    root = tmp / "root"
+    state = root / ".dockyard"
+    (state / "pki").mkdir(parents=True)
+    password = state / "vault-password"
+    password.write_text("molecule-gitlab-vault\n")
+    password.chmod(0o600)
+    vault_file = root / "inventories" / "platform" / "group_vars" / "all" / "vault.yml"
+    Vault(vault_file, b"molecule-gitlab-vault").set("gitlab.root_password", "molecule-root-pw-1")
+    # The CA the internal_ca role then keeps (it reuses an existing one), and the upstream's cert.
+    ca, _ = pki.load_or_create_ca(state / "pki", "Dockyard internal CA (molecule.test)")
+    pki.ensure_cert(ca, pki.CertRequest("test-upstream", ("test-upstream",), (gateway,)))
+    certs = state / "pki" / "certs"
+    upstream = TestUpstream(tmp / "upstream", certs / "test-upstream.crt", certs / "test-upstream.key", (gateway, 0))
+    upstream.start()
+    env = {
+        **os.environ,
+        "DOCKYARD_ROOT": str(ROOT),
+        "DOCKYARD_TEST_IMAGE": test_image,
+        "DOCKYARD_GITLAB_STATE": str(state),
+        "DOCKYARD_GITLAB_VAULT": str(vault_file),
+        "DOCKYARD_GITLAB_OVERLAY": str(tmp / "overlay.yml"),
+        "ANSIBLE_VAULT_PASSWORD_FILE": str(password),
+        "MOLECULE_GLOB": "tests/molecule/*/molecule.yml",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PY_COLORS": "0",
+        "ANSIBLE_FORCE_COLOR": "0",
+    }
+    env.pop("ANSIBLE_CONFIG", None)
+    result = Lab(root, state, vault_file, upstream, tmp / "overlay.yml", env)
+    try:
+        yield result
+    finally:
+        result.molecule("destroy")
+        upstream.stop()
+        _docker("network", "rm", NETWORK, check=False)
+
+
+def publish(lab: Lab, version: str, art_id: str = ART) -> None:
+    url = catalogue.artefact(catalogue.product(), "gitlab", ART).url or ""
+    url = url.replace("19.3.0-ce.0", version)
+    lab.upstream.publish("gitlab", art_id, url, build(lab.root / "debs", version))
+
+
+def test_install_idempotence_verify(lab: Lab) -> None:
+    publish(lab, "19.3.0-ce.0")
+    lab.overlay("19.3.0-ce.0")
+    proc = lab.molecule("destroy", "create", "converge", "idempotence", "verify")
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-12000:]
+    assert lab.upstream.hits_for("gitlab-ce_19.3.0-ce.0_amd64.deb"), "the package came from the test upstream"
+    calls = [json.loads(line) for line in lab.host("cat", "/var/log/dockyard-standin/calls.jsonl").splitlines()]
+    reconfigures = [c for c in calls if c["tool"] == "gitlab-ctl" and c["argv"] == ["reconfigure"]]
+    assert len(reconfigures) == 2, calls  # the package's own first one, then the handler's; none on the rerun
+    tokens = [c for c in calls if c["tool"] == "gitlab-rails" and c["argv"][-1].endswith("automation_token.rb")]
+    assert len(tokens) == 1, calls
+    assert "molecule-root-pw-1" not in (proc.stdout + proc.stderr)
