@@ -45,7 +45,7 @@ class ActionModule(ActionBase):
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 vault = Vault(path, Path(password_file).read_bytes().strip())
-                changed = vault.set(args["key"], args["value"])
+                changed = vault.set(args["key"], str(args["value"]))  # a plain str: YAML cannot write Ansible's tagged strings
             except DockyardError as exc:
                 raise AnsibleActionFail(f"dockyard_vault: {exc}") from None
         return {**result, "changed": changed, "vault_file": str(path)}
