@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -133,3 +135,58 @@ def test_install_idempotence_verify(lab: Lab) -> None:
     tokens = [c for c in calls if c["tool"] == "gitlab-rails" and c["argv"][-1].endswith("automation_token.rb")]
     assert len(tokens) == 1, calls
     assert "molecule-root-pw-1" not in (proc.stdout + proc.stderr)
+
+
+def _seed(lab: Lab, capsys: pytest.CaptureFixture[str], **options: bool) -> dict[str, object]:
+    from dockyard.seed.cli import seed_command  # noqa: PLC0415
+
+    capsys.readouterr()
+    seed_command(lab.root, str(lab.root / "inventories"), "dev", as_json=True, **options)
+    out = capsys.readouterr().out
+    return json.loads(out[out.index("{") :])
+
+
+def test_seed_uses_the_installed_gitlab_with_no_manual_step(
+    lab: Lab, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`invoke seed` in mode install: https://gitlab.molecule.test, the internal CA, the token the
+    role put in the vault; over the lab network and real TLS. Rerun: all noop. --rotate: a new token."""
+    address = lab.host("hostname", "-I").split()[0]
+    real = socket.getaddrinfo
+
+    def resolve(host: str, *args: object, **kwargs: object) -> object:  # the site's DNS, for this name only
+        return real(address if host == "gitlab.molecule.test" else host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    shutil.copytree(
+        ROOT / "inventories",
+        lab.root / "inventories",
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns("local", "vault.yml"),
+    )
+    (lab.root / "roles").symlink_to(ROOT / "roles")
+    spec_file = lab.root / "inventories" / "platform" / "group_vars" / "all" / "dockyard.yml"
+    spec = yaml.safe_load(spec_file.read_text())
+    spec["dockyard_domain"] = "molecule.test"
+    spec["dockyard_tools"]["harbor"] = {"mode": "external", "url": "https://harbor.invalid"}
+    spec["dockyard_tools"]["jenkins"] = {"mode": "external", "url": "https://jenkins.invalid"}
+    spec_file.write_text(yaml.safe_dump(spec, sort_keys=False))
+
+    first = _seed(lab, capsys)
+    assert first["failures"] == [], first
+    gitlab = [c for c in first["changes"] if c["tool"] == "gitlab"]
+    assert any(c["action"] == "create" for c in gitlab), first
+    assert not [s for s in first["skipped"] if s["tool"] == "gitlab"], first
+
+    again = _seed(lab, capsys)
+    assert {c["action"] for c in again["changes"] if c["tool"] == "gitlab"} == {"noop"}, again
+
+    vault = lab.vault_file
+    before = Vault(vault, b"molecule-gitlab-vault").get("gitlab.root_token")
+    rotated = _seed(lab, capsys, rotate=True)
+    assert rotated["failures"] == [], rotated
+    rows = [c for c in rotated["changes"] if c["kind"] == "token"]
+    assert rows and rows[0]["action"] == "update", rotated
+    after = Vault(vault, b"molecule-gitlab-vault").get("gitlab.root_token")
+    assert after and after != before
+    assert {c["action"] for c in _seed(lab, capsys)["changes"] if c["tool"] == "gitlab"} == {"noop"}
