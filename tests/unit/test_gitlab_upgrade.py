@@ -3,6 +3,7 @@ minimum installed version omnibus-gitlab's own pre-install check accepts (refere
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,57 @@ def test_every_hop_passes_omnibus_own_preinstall_check() -> None:
             chain = [installed] + [h.version for h in gu.plan(installed, target, [*AVAILABLE, target])]
             before_last = gu.parse(chain[-2])
             assert before_last.minor_key >= floor, (installed, target, chain)
+
+
+def _plan_action():  # the action plugin module, loaded from its file
+    import importlib.util  # noqa: PLC0415
+
+    path = Path(__file__).resolve().parents[2] / "plugins" / "action" / "dockyard_gitlab_plan.py"
+    spec = importlib.util.spec_from_file_location("dockyard_gitlab_plan", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _catalogue(version: str, stops: list[str]) -> dict[str, object]:
+    from dockyard import catalogue  # noqa: PLC0415
+
+    cat = catalogue.merged({"gitlab": {"version": version}})
+    arts = cat["gitlab"]["artefacts"]  # type: ignore[index]
+    base = arts["gitlab-ce-debian-bookworm-amd64"]
+    base["url"] = base["url"].replace("19.3.0-ce.0", version)
+    for stop in stops:
+        arts[f"gitlab-ce-{stop}-debian-bookworm-amd64"] = {
+            **base,
+            "version": stop,
+            "url": base["url"].replace(version, stop),
+        }
+    return cat
+
+
+def test_the_plan_action_resolves_each_hop_through_the_artefact_source() -> None:
+    from dockyard import catalogue  # noqa: PLC0415
+
+    action = _plan_action()
+    cat = _catalogue("19.3.0-ce.0", ["19.2.1-ce.0", "18.11.4-ce.0"])
+    source = catalogue.Source(airgap=False)
+    args = {"dpkg_status": "gitlab-ce|installed|18.11.4-ce.0\n", "os_release": "debian-12", "arch": "amd64"}
+    found = action.plan(cat, source, args)
+    assert [h["version"] for h in found["hops"]] == ["19.2.1-ce.0", "19.3.0-ce.0"]
+    assert found["hops"][0]["location"].endswith("/gitlab-ce_19.2.1-ce.0_amd64.deb")
+    assert action.describe(found) == (
+        "gitlab: upgrade 18.11.4-ce.0 -> 19.2.1-ce.0 (required stop 19.2) -> 19.3.0-ce.0 (target), backup first"
+    )
+    fresh = action.plan(cat, source, {**args, "dpkg_status": "gitlab-ce|not-installed|\n"})
+    assert fresh["hops"] == [] and action.describe(fresh) == "gitlab: install gitlab-ce 19.3.0-ce.0"
+    with pytest.raises(gu.UpgradeRefused, match="does not switch editions"):
+        action.plan(cat, source, {**args, "dpkg_status": "gitlab-ee|installed|19.2.0-ee.0\n"})
+    with pytest.raises(gu.UpgradeRefused, match=re.escape("no gitlab-ce 19.3.0-ce.0 package for ubuntu-24.04 amd64")):
+        action.plan(cat, source, {**args, "os_release": "ubuntu-24.04"})
+    with pytest.raises(gu.UpgradeRefused, match=re.escape("needs required stop 18.11")):
+        action.plan(
+            _catalogue("19.3.0-ce.0", ["19.2.1-ce.0"]),
+            source,
+            {**args, "dpkg_status": "gitlab-ce|installed|18.8.0-ce.0"},
+        )
