@@ -123,12 +123,16 @@ def publish(lab: Lab, version: str, art_id: str = ART) -> None:
     lab.upstream.publish("gitlab", art_id, url, build(lab.root / "debs", version))
 
 
+FIRST = "18.8.0-ce.0"  # installed first, then upgraded across the required stops 18.11 and 19.2 to the pin
+STOPS = {"18.11.4-ce.0": "gitlab-ce-18.11-debian-bookworm-amd64", "19.2.1-ce.0": "gitlab-ce-19.2-debian-bookworm-amd64"}
+
+
 def test_install_idempotence_verify(lab: Lab) -> None:
-    publish(lab, "19.3.0-ce.0")
-    lab.overlay("19.3.0-ce.0")
+    publish(lab, FIRST)
+    lab.overlay(FIRST)
     proc = lab.molecule("destroy", "create", "converge", "idempotence", "verify")
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-12000:]
-    assert lab.upstream.hits_for("gitlab-ce_19.3.0-ce.0_amd64.deb"), "the package came from the test upstream"
+    assert lab.upstream.hits_for(f"gitlab-ce_{FIRST}_amd64.deb"), "the package came from the test upstream"
     calls = [json.loads(line) for line in lab.host("cat", "/var/log/dockyard-standin/calls.jsonl").splitlines()]
     reconfigures = [c for c in calls if c["tool"] == "gitlab-ctl" and c["argv"] == ["reconfigure"]]
     assert len(reconfigures) == 2, calls  # the package's own first one, then the handler's; none on the rerun
@@ -190,3 +194,39 @@ def test_seed_uses_the_installed_gitlab_with_no_manual_step(
     after = Vault(vault, b"molecule-gitlab-vault").get("gitlab.root_token")
     assert after and after != before
     assert {c["action"] for c in _seed(lab, capsys)["changes"] if c["tool"] == "gitlab"} == {"noop"}
+
+
+def _calls(lab: Lab) -> list[dict[str, object]]:
+    return [json.loads(line) for line in lab.host("cat", "/var/log/dockyard-standin/calls.jsonl").splitlines()]
+
+
+def test_upgrade_across_two_required_stops_backs_up_first_and_refuses_a_skip(lab: Lab) -> None:
+    publish(lab, "19.3.0-ce.0")
+    deb = {"kind": "deb", "package": "gitlab-ce", "arch": "amd64", "os_release": "debian-12"}
+    # A skip: the catalogue lacks the 18.11 stop's package -> refused before anything changes.
+    publish(lab, "19.2.1-ce.0", STOPS["19.2.1-ce.0"])
+    lab.overlay("19.3.0-ce.0", {STOPS["19.2.1-ce.0"]: {**deb, "version": "19.2.1-ce.0"}})
+    before = len(_calls(lab))
+    refused = lab.molecule("converge")
+    assert refused.returncode != 0
+    assert "needs required stop 18.11" in refused.stdout + refused.stderr
+    assert len(_calls(lab)) == before, "nothing ran on the host"
+    assert lab.host("dpkg-query", "-W", "-f", "${Version}", "gitlab-ce") == FIRST
+
+    publish(lab, "18.11.4-ce.0", STOPS["18.11.4-ce.0"])
+    lab.overlay("19.3.0-ce.0", {art: {**deb, "version": v} for v, art in STOPS.items()})
+    proc = lab.molecule("converge", "idempotence", "verify")
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-12000:]
+    assert lab.host("dpkg-query", "-W", "-f", "${Version}", "gitlab-ce") == "19.3.0-ce.0"
+    new = _calls(lab)[before:]
+    steps = [(c["tool"], c["argv"][0]) for c in new if c["tool"] in ("gitlab-backup", "gitlab-ctl", "gitlab-rails")]
+    assert steps[:2] == [("gitlab-backup", "create"), ("gitlab-ctl", "backup-etc")], steps  # backup first
+    order = [h.path.rsplit("/", 1)[-1] for h in lab.upstream.hits if h.path.endswith(".deb")]
+    wanted = ["gitlab-ce_18.11.4-ce.0_amd64.deb", "gitlab-ce_19.2.1-ce.0_amd64.deb", "gitlab-ce_19.3.0-ce.0_amd64.deb"]
+    assert [o for o in order if o in wanted] == wanted, order
+    waits = [c for c in new if c["tool"] == "gitlab-rails" and "queued.count" in str(c["argv"])]
+    assert len(waits) == 3, new  # background migrations waited on after each hop
+    backups = sorted((lab.state / "backups" / "molecule" / "gitlab").glob("*-before-19.3.0-ce.0/*"))
+    names = [b.name for b in backups]
+    assert any(n.endswith("_18.8.0-ce_gitlab_backup.tar") for n in names), names
+    assert any(n.startswith("gitlab_config_") for n in names), names
