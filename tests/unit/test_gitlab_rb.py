@@ -135,3 +135,17 @@ def test_the_checker_runs_as_the_standin_runs_it(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 1 and "registry.nope: not a setting" in proc.stderr
+
+
+def test_render_configs_writes_gitlab_rb_that_omnibus_accepts(sample_tree: Path, tmp_path: Path) -> None:
+    from tests.cli_runner import invoke  # noqa: PLC0415
+
+    out = tmp_path / "out"
+    proc = invoke("render", "--env", "dev", "--configs", "--out", str(out), "--inventories", str(sample_tree))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    host = out / "dev" / "hosts" / "gitlab-1"
+    text = (host / "etc/gitlab/gitlab.rb").read_text()
+    assert gitlab_rb.problems(text, KNOWN) == []
+    assert "external_url 'https://gitlab.platform.example.com'" in text
+    assert (host / "etc/gitlab/trusted-certs/dockyard-ca.crt").is_file()
+    assert not (host / "etc/gitlab/ssl/gitlab.platform.example.com.key").exists()  # keys never rendered
