@@ -20,7 +20,9 @@ class Generated:
     make: Callable[[], str] = random_password
 
 
+CA_KEY_PASSPHRASE = "pki.ca-key-passphrase"  # noqa: S105 (a vault key's name)
 GENERATED: dict[str, Generated] = {
+    CA_KEY_PASSPHRASE: Generated("passphrase of the internal CA's private key (roles/internal_ca)"),
     # roles/tools/gitlab: root's password, given to the first install only (GITLAB_ROOT_PASSWORD).
     "gitlab.root_password": Generated("GitLab root password (first install)"),
 }
