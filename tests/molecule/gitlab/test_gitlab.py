@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[3]
 NETWORK = "dy11-mol-gitlab"
 HOST = "dy11-mol-gitlab"
 ART = "gitlab-ce-debian-bookworm-amd64"
+CA_PASSPHRASE = "molecule-only-ca-key-passphrase"
 
 pytestmark = pytest.mark.hosts
 
@@ -87,10 +88,20 @@ def lab(test_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
     password.write_text("molecule-gitlab-vault\n")
     password.chmod(0o600)
     vault_file = root / "inventories" / "platform" / "group_vars" / "all" / "vault.yml"
-    Vault(vault_file, b"molecule-gitlab-vault").set("gitlab.root_password", "molecule-root-pw-1")
-    # The CA the internal_ca role then keeps (it reuses an existing one), and the upstream's cert.
-    ca, _ = pki.load_or_create_ca(state / "pki", "Dockyard internal CA (molecule.test)")
-    pki.ensure_cert(ca, pki.CertRequest("test-upstream", ("test-upstream",), (gateway,)))
+    Vault(vault_file, b"molecule-gitlab-vault").set_many(
+        {"gitlab.root_password": "molecule-root-pw-1", "pki.ca-key-passphrase": CA_PASSPHRASE}
+    )
+    # The CA the internal_ca role then keeps (it reuses an existing one, its name constraints
+    # widened to the gateway by internal_ca_extra_permitted_ips), and the upstream's certificate.
+    ca, _ = pki.load_or_create_ca(
+        state / "pki",
+        "Dockyard internal CA (molecule.test)",
+        passphrase=CA_PASSPHRASE.encode(),
+        permitted_dns=("molecule.test",),
+        permitted_ips=(gateway,),
+    )
+    pki.ensure_cert(ca, pki.CertRequest("test-upstream", ("test-upstream.molecule.test",), (gateway,)))
+    (tmp / "extra.yml").write_text(yaml.safe_dump({"internal_ca_extra_permitted_ips": [gateway]}))
     certs = state / "pki" / "certs"
     upstream = TestUpstream(tmp / "upstream", certs / "test-upstream.crt", certs / "test-upstream.key", (gateway, 0))
     upstream.start()
@@ -101,6 +112,7 @@ def lab(test_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
         "DOCKYARD_GITLAB_STATE": str(state),
         "DOCKYARD_GITLAB_VAULT": str(vault_file),
         "DOCKYARD_GITLAB_OVERLAY": str(tmp / "overlay.yml"),
+        "DOCKYARD_GITLAB_EXTRA": str(tmp / "extra.yml"),
         "ANSIBLE_VAULT_PASSWORD_FILE": str(password),
         "MOLECULE_GLOB": "tests/molecule/*/molecule.yml",
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
