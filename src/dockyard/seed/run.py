@@ -12,9 +12,8 @@ from typing import Any
 
 from dockyard.problems import DockyardError
 from dockyard.secrets import Vault
-from dockyard.seed import content, jenkins_config, service_template
+from dockyard.seed import content, gitlab_token, jenkins_config, service_template
 from dockyard.seed import gitlab as gitlab_seed
-from dockyard.seed import gitlab_token, jenkins_config, service_template
 from dockyard.seed import harbor as harbor_seed
 from dockyard.seed import jenkins as jenkins_seed
 from dockyard.seed.access import ToolAccess, Unavailable, Unreachable
