@@ -12,7 +12,7 @@ from typing import Any
 
 from dockyard.problems import DockyardError
 from dockyard.secrets import Vault
-from dockyard.seed import content, jenkins_config, service_template
+from dockyard.seed import content, gitlab_token, jenkins_config, service_template
 from dockyard.seed import gitlab as gitlab_seed
 from dockyard.seed import harbor as harbor_seed
 from dockyard.seed import jenkins as jenkins_seed
@@ -55,7 +55,7 @@ def seed(
         ).run(),
         "gitlab": lambda access, rec: gitlab_seed.GitlabReconciler(
             platform,
-            gitlab_seed.connect(access),
+            gitlab_seed.connect(gitlab_token.rotate(access, vault, rec, apply=apply) if options.rotate else access),
             secrets,
             rec,
             source_content=lambda project, service: service_template.render(platform, project, service),
