@@ -20,7 +20,9 @@ class Generated:
     make: Callable[[], str] = random_password
 
 
-GENERATED: dict[str, Generated] = {}
+GENERATED: dict[str, Generated] = {
+    "jenkins.admin_password": Generated("password of Jenkins' local admin user (JCasC, roles/tools/jenkins)"),
+}
 
 
 def missing(vault: Vault) -> list[str]:
