@@ -113,7 +113,9 @@ def main() -> None:
     for entry in p["plugins"]:
         pid, version, location = entry.get("id"), entry.get("version"), entry.get("location")
         if not pid or not version or not location:
-            module.fail_json(msg=f"dockyard_jenkins_plugins: plugins: entry {entry.get('id')!r} needs id, version and location")
+            module.fail_json(
+                msg=f"dockyard_jenkins_plugins: plugins: entry {entry.get('id')!r} needs id, version and location"
+            )
         wanted[str(pid)] = {"version": str(version), "location": str(location), "sha256": entry.get("sha256") or ""}
     manifest_path = os.path.join(directory, p["manifest"])
     installed = _load(manifest_path)  # id -> {version, sha256 of the file written}
@@ -129,7 +131,9 @@ def main() -> None:
     foreign = sorted(
         name.rsplit(".", 1)[0]
         for name in (os.listdir(directory) if os.path.isdir(directory) else [])
-        if name.endswith((".jpi", ".hpi")) and name.rsplit(".", 1)[0] not in wanted and name.rsplit(".", 1)[0] not in installed
+        if name.endswith((".jpi", ".hpi"))
+        and name.rsplit(".", 1)[0] not in wanted
+        and name.rsplit(".", 1)[0] not in installed
     )
     changed = bool(added or removed)
     if module.check_mode or not changed:
@@ -147,7 +151,9 @@ def main() -> None:
         try:
             tmp = _fetch(want["location"], directory, context)
         except OSError as exc:
-            module.fail_json(msg=f"dockyard_jenkins_plugins: {pid} {want['version']}: download from {want['location']} failed: {exc}")
+            module.fail_json(
+                msg=f"dockyard_jenkins_plugins: {pid} {want['version']}: download from {want['location']} failed: {exc}"
+            )
         got = _sha256(tmp)
         if want["sha256"] and got != want["sha256"]:
             os.unlink(tmp)
