@@ -158,7 +158,8 @@ def main() -> None:
         if want["sha256"] and got != want["sha256"]:
             os.unlink(tmp)
             module.fail_json(
-                msg=f"dockyard_jenkins_plugins: {pid} {want['version']}: sha256 {got} does not match the lockfile's {want['sha256']}"
+                msg=f"dockyard_jenkins_plugins: {pid} {want['version']}: sha256 {got} "
+                f"does not match the lockfile's {want['sha256']}"
             )
         os.chmod(tmp, 0o644)
         os.chown(tmp, uid, gid)

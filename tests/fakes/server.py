@@ -8,57 +8,20 @@ is counted (reads: GET/HEAD; writes: the rest), and a test can make chosen calls
 
 from __future__ import annotations
 
-import json
 import re
 import ssl
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from dockyard import pki
+from tests.fakes.http_types import Request, Response
 
 READ_METHODS = frozenset({"GET", "HEAD"})
-
-
-@dataclass
-class Request:
-    method: str
-    path: str  # percent-decoded path, without the query
-    raw_path: str  # as sent
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body) if self.body else None
-
-    def arg(self, name: str, default: str | None = None) -> str | None:
-        values = self.query.get(name)
-        return values[-1] if values else default
-
-    def form(self) -> dict[str, list[str]]:
-        return parse_qs(self.body.decode(), keep_blank_values=True)
-
-
-@dataclass
-class Response:
-    status: int = 200
-    body: Any = None  # JSON-able, str or bytes
-    headers: dict[str, str] = field(default_factory=dict)
-    content_type: str = "application/json"
-
-    def encoded(self) -> bytes:
-        if self.body is None:
-            return b""
-        if isinstance(self.body, bytes):
-            return self.body
-        if isinstance(self.body, str):
-            return self.body.encode()
-        return json.dumps(self.body).encode()
 
 
 class Double(Protocol):
