@@ -21,7 +21,10 @@ class Generated:
 
 
 GENERATED: dict[str, Generated] = {
+    # roles/tools/jenkins: the local admin user's password (JCasC local realm).
     "jenkins.admin_password": Generated("password of Jenkins' local admin user (JCasC, roles/tools/jenkins)"),
+    # roles/tools/gitlab: root's password, given to the first install only (GITLAB_ROOT_PASSWORD).
+    "gitlab.root_password": Generated("GitLab root password (first install)"),
 }
 
 

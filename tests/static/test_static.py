@@ -58,9 +58,21 @@ def test_playbook_syntax(playbook: str, env: str) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def role_dirs() -> list[Path]:
+    """Every role: roles/<role>, or roles/<tier>/<role> grouped by tier (a tier holds no tasks/ itself)."""
+    found = []
+    for p in sorted((ROOT / "roles").iterdir()):
+        if not p.is_dir():
+            continue
+        if (p / "tasks").is_dir() or (p / "meta").is_dir():
+            found.append(p)
+        else:
+            found.extend(sorted(q for q in p.iterdir() if q.is_dir()))
+    return found
+
+
 def test_every_role_has_argument_specs() -> None:
-    # roles/<role> and, grouped by tier, roles/<tier>/<role>: a role is a folder with tasks/
-    roles = sorted(p.parent for p in (ROOT / "roles").glob("**/tasks") if p.is_dir())
+    roles = role_dirs()
     assert roles
-    missing = [str(r.relative_to(ROOT)) for r in roles if not (r / "meta" / "argument_specs.yml").is_file()]
+    missing = [str(r.relative_to(ROOT / "roles")) for r in roles if not (r / "meta" / "argument_specs.yml").is_file()]
     assert not missing, f"roles without meta/argument_specs.yml: {missing}"
