@@ -186,7 +186,7 @@ class JenkinsDouble:
             return Response(200, "<html/>", {"X-Jenkins": "2.568.3"}, content_type="text/html")
         if method == "GET" and path == "/crumbIssuer/api/json":
             return Response(200, {"crumb": self.crumb, "crumbRequestField": "Jenkins-Crumb"})
-        if method == "POST" and request.headers.get("jenkins-crumb") not in (None, self.crumb):
+        if method == "POST" and request.headers.get("jenkins-crumb") not in (None, self.crumb, *self.sessions.values()):
             return Response(403, "No valid crumb was included in the request", content_type="text/plain")
         if method == "POST" and path == "/configuration-as-code/export":
             return Response(200, yaml.safe_dump(_walk_secrets(self.casc, _encrypt)), content_type="application/x-yaml")
