@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote, urlsplit
 
 
 @dataclass
@@ -44,3 +45,30 @@ class Response:
         if isinstance(self.body, str):
             return self.body.encode()
         return json.dumps(self.body).encode()
+
+
+def read_request(handler: BaseHTTPRequestHandler) -> Request:
+    """The request a BaseHTTPRequestHandler is serving."""
+    length = int(handler.headers.get("Content-Length") or 0)
+    parts = urlsplit(handler.path)
+    return Request(
+        method=handler.command,
+        path=unquote(parts.path),
+        raw_path=parts.path,
+        query=parse_qs(parts.query, keep_blank_values=True),
+        headers={k.lower(): v for k, v in handler.headers.items()},
+        body=handler.rfile.read(length) if length else b"",
+    )
+
+
+def write_response(handler: BaseHTTPRequestHandler, response: Response) -> None:
+    payload = response.encoded()
+    handler.send_response(response.status)
+    if payload or handler.command != "HEAD":
+        handler.send_header("Content-Type", response.content_type)
+    for name, value in response.headers.items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(payload)))
+    handler.end_headers()
+    if handler.command != "HEAD":
+        handler.wfile.write(payload)

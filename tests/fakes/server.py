@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from dockyard import pki
-from tests.fakes.http_types import Request, Response
+from tests.fakes.http_types import Request, Response, read_request, write_response
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 
@@ -131,28 +130,7 @@ def _handler_class(server: DoubleServer) -> type[BaseHTTPRequestHandler]:
         disable_nagle_algorithm = True  # headers and body are separate writes: do not wait for ACKs
 
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            parts = urlsplit(self.path)
-            request = Request(
-                method=self.command,
-                path=unquote(parts.path),
-                raw_path=parts.path,
-                query=parse_qs(parts.query, keep_blank_values=True),
-                headers={k.lower(): v for k, v in self.headers.items()},
-                body=body,
-            )
-            response = server.dispatch(request)
-            payload = response.encoded()
-            self.send_response(response.status)
-            if payload or self.command != "HEAD":
-                self.send_header("Content-Type", response.content_type)
-            for name, value in response.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(payload)
+            write_response(self, server.dispatch(read_request(self)))
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 

@@ -34,7 +34,6 @@ import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
 
@@ -42,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # standin_lib.p
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import standin_lib
 
-from tests.fakes.http_types import Request
+from tests.fakes.http_types import read_request, write_response
 from tests.fakes.jenkins import JenkinsDouble
 
 CASC_PLUGIN = "configuration-as-code"
@@ -187,30 +186,14 @@ def handler(controller: Controller) -> type[BaseHTTPRequestHandler]:
             return
 
         def _serve(self) -> None:
-            parts = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            request = Request(
-                method=self.command,
-                path=unquote(parts.path),
-                raw_path=self.path,
-                query=parse_qs(parts.query, keep_blank_values=True),
-                headers={k.lower(): v for k, v in self.headers.items()},
-                body=self.rfile.read(length) if length else b"",
-            )
+            request = read_request(self)
             answer = controller.double.handle(request)
             if "generateNewToken" in request.path and answer.status == 200:
                 controller.save_tokens()
             if request.path == "/configuration-as-code/reload":
                 standin_lib.record("jenkins", ["reload"], status=answer.status)
-            body = answer.encoded()
-            self.send_response(answer.status)
-            self.send_header("Content-Type", answer.content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("X-Jenkins", os.environ.get("DOCKYARD_STANDIN_VERSION", "stand-in"))
-            for key, value in answer.headers.items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(body)
+            answer.headers.setdefault("X-Jenkins", os.environ.get("DOCKYARD_STANDIN_VERSION", "stand-in"))
+            write_response(self, answer)
 
         do_GET = do_POST = do_DELETE = do_HEAD = _serve
 
