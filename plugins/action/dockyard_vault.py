@@ -32,7 +32,8 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=_ARGS)
         tv = task_vars or {}
-        path = Path(args["vault_file"] or tv.get("dockyard_vault_file") or Path(tv["inventory_dir"]) / VAULT_FILE)
+        configured = self._templar.template(tv.get("dockyard_vault_file") or "")  # a play var may be a template
+        path = Path(args["vault_file"] or configured or Path(tv["inventory_dir"]) / VAULT_FILE)
         password_file = os.environ.get(PASSWORD_ENV)
         if not password_file or not Path(password_file).is_file():
             raise AnsibleActionFail(
@@ -45,7 +46,8 @@ class ActionModule(ActionBase):
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 vault = Vault(path, Path(password_file).read_bytes().strip())
-                changed = vault.set(args["key"], args["value"])
+                # plain str: Ansible 2.19 hands tagged strings, which YAML cannot represent
+                changed = vault.set(str(args["key"]), str(args["value"]))
             except DockyardError as exc:
                 raise AnsibleActionFail(f"dockyard_vault: {exc}") from None
         return {**result, "changed": changed, "vault_file": str(path)}
