@@ -17,9 +17,7 @@ pytestmark = pytest.mark.hosts
 
 
 def test_every_role_has_a_scenario() -> None:
-    top = [p for p in (ROOT / "roles").iterdir() if p.is_dir()]
-    tiers = [p for p in top if not (p / "tasks").is_dir()]  # roles/<tier>/<role>, e.g. roles/tools/gitlab
-    roles = sorted([p.name for p in top if (p / "tasks").is_dir()] + [r.name for t in tiers for r in t.iterdir()])
+    roles = sorted(p.parent.parent.name for p in (ROOT / "roles").glob("**/tasks/main.yml"))
     missing = sorted(set(roles) - set(SCENARIOS))
     assert not missing, f"roles without a Molecule scenario in tests/molecule/: {missing}"
 
