@@ -87,7 +87,7 @@ def test_the_security_document_is_a_local_realm_with_the_vault_password_and_a_gl
 
 
 def test_the_service_override_turns_the_wizard_off_and_points_jcasc_at_the_directory() -> None:
-    text = _role_template("override.conf.j2", jenkins_java=21, ansible_architecture="x86_64")
+    text = _role_template("override.conf.j2", jenkins_java=21, ansible_facts={"architecture": "x86_64"})
     assert 'Environment="CASC_JENKINS_CONFIG=/var/lib/jenkins/casc.d"' in text
     assert "-Djenkins.install.runSetupWizard=false" in text
     assert 'Environment="JENKINS_LISTEN_ADDRESS=127.0.0.1"' in text
