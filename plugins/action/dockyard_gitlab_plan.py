@@ -34,9 +34,22 @@ class ActionModule(ActionBase):
         try:
             spec = spec_from(tv, self._templar.template)
             source = catalogue.Source.of(build(spec), has_mirror(self._templar.template(tv.get("groups", {}))))
-            return {**result, "changed": False, **plan(spec["dockyard_catalogue"], source, args)}
+            found = plan(spec["dockyard_catalogue"], source, args)
         except DockyardError as exc:
             raise AnsibleActionFail(str(exc)) from None
+        # What `invoke plan` prints (check mode: an upgrade or a first install would change the host).
+        found["dockyard_plan"] = describe(found)
+        pending = bool(found["hops"]) or not found["installed"]
+        return {**result, "changed": bool(self._task.check_mode) and pending, **found}
+
+
+def describe(found: dict[str, Any]) -> str:
+    if not found["installed"]:
+        return f"gitlab: install {found['package']} {found['version']}"
+    if not found["hops"]:
+        return f"gitlab: {found['package']} {found['installed']} installed, as pinned"
+    hops = " -> ".join(f"{h['version']} ({h['reason']})" for h in found["hops"])
+    return f"gitlab: upgrade {found['installed']} -> {hops}, backup first"
 
 
 def plan(cat: dict[str, Any], source: catalogue.Source, args: dict[str, Any]) -> dict[str, Any]:

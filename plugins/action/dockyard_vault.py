@@ -32,7 +32,7 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=_ARGS)
         tv = task_vars or {}
-        configured = self._templar.template(tv.get("dockyard_vault_file") or "")  # a play var may be a template
+        configured = self._templar.template(tv.get("dockyard_vault_file") or "")  # may be a template itself
         path = Path(args["vault_file"] or configured or Path(tv["inventory_dir"]) / VAULT_FILE)
         password_file = os.environ.get(PASSWORD_ENV)
         if not password_file or not Path(password_file).is_file():
@@ -46,7 +46,7 @@ class ActionModule(ActionBase):
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 vault = Vault(path, Path(password_file).read_bytes().strip())
-                # plain str: Ansible 2.19 hands tagged strings, which YAML cannot represent
+                # plain str: YAML cannot write the tagged strings Ansible 2.19 templates into
                 changed = vault.set(str(args["key"]), str(args["value"]))
             except DockyardError as exc:
                 raise AnsibleActionFail(f"dockyard_vault: {exc}") from None

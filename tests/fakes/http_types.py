@@ -18,6 +18,7 @@ class Request:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    client: str = ""  # the client's IP address
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -58,6 +59,7 @@ def read_request(handler: BaseHTTPRequestHandler) -> Request:
         query=parse_qs(parts.query, keep_blank_values=True),
         headers={k.lower(): v for k, v in handler.headers.items()},
         body=handler.rfile.read(length) if length else b"",
+        client=str(handler.client_address[0]),
     )
 
 
