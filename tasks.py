@@ -81,7 +81,7 @@ def plan(c, env, inventories=None, tags=None, limit=None):
     help={
         "env": ENV_HELP,
         "inventories": INV_HELP,
-        "component": "what to back up: gitlab (harbor and jenkins add theirs)",
+        "component": "what to back up: gitlab or jenkins (harbor adds its own)",
     }
 )
 def backup(c, env, component, inventories=None):

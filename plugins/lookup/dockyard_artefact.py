@@ -1,6 +1,7 @@
 """Lookup plugin: where to fetch a catalogued artefact from, upstream or the mirror.
 
     {{ lookup('dockyard_artefact', 'containerd', 'containerd-static-linux-amd64') }}
+    {{ query('dockyard_artefact', 'jenkins_plugins', '*') }}   (every artefact of a component, by id)
 
 returns a dict with ``location`` (URL or image reference to use now), ``checksum``
 (``sha256:<hex>`` for ansible.builtin.get_url, or empty when upstream publishes none), ``version``,
@@ -25,7 +26,7 @@ description:
   - Reads dockyard_catalogue, dockyard_airgap and the mirror settings from the play's variables.
 options:
   _terms:
-    description: component name, then optionally the artefact id (required when it has several)
+    description: component name, then optionally the artefact id (required when it has several; '*' for all)
     required: true
 """
 
@@ -38,9 +39,11 @@ class LookupModule(LookupBase):
         try:
             spec = spec_from(v, self._templar.template)
             source = catalogue.Source.of(build(spec), has_mirror(self._templar.template(v.get("groups", {}))))
-            art = catalogue.artefact(
-                spec.get("dockyard_catalogue") or {}, str(terms[0]), str(terms[1]) if len(terms) > 1 else None
-            )
+            versions = spec.get("dockyard_catalogue") or {}
+            if len(terms) > 1 and terms[1] == "*":
+                ids = sorted((versions.get(str(terms[0])) or {}).get("artefacts") or {})
+                return [catalogue.resolve(catalogue.artefact(versions, str(terms[0]), i), source) for i in ids]
+            art = catalogue.artefact(versions, str(terms[0]), str(terms[1]) if len(terms) > 1 else None)
             return [catalogue.resolve(art, source)]
         except (DockyardError, KeyError) as exc:
             raise AnsibleLookupError(f"dockyard_artefact: {exc}") from None

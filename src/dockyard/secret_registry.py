@@ -25,6 +25,8 @@ CA_KEY_PASSPHRASE = "pki.ca-key-passphrase"  # noqa: S105 (a vault key's name)
 GENERATED: dict[str, Generated] = {
     CA_KEY_PASSPHRASE: Generated("passphrase of the internal CA's private key (roles/internal_ca)"),
     **{key: Generated(text, make) for key, (text, make) in mirror_credentials.generators().items()},
+    # roles/tools/jenkins: the local admin user's password (JCasC local realm).
+    "jenkins.admin_password": Generated("password of Jenkins' local admin user (JCasC, roles/tools/jenkins)"),
     # roles/tools/gitlab: root's password, given to the first install only (GITLAB_ROOT_PASSWORD).
     "gitlab.root_password": Generated("GitLab root password (first install)"),
 }

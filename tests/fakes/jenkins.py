@@ -14,6 +14,13 @@ value posted back is decrypted, as Jenkins' ``Secret`` does. Kubernetes cloud, p
 container attributes are checked against the names the kubernetes plugin documents; an unknown
 one is answered 400 and recorded in :attr:`JenkinsDouble.violations`. The export echoes what was
 configured (a real export also lists defaults; seed compares with that in mind).
+
+Security, as Jenkins behaves: ``/login`` answers 200 to anyone; everything else needs HTTP basic
+auth with a user's API token, or with its password (a POST made with a password needs a crumb
+from ``/crumbIssuer`` bound to the session cookie that request got). ``/whoAmI/api/json`` tells
+who is asking; ``generateNewToken`` makes an API token (``11`` + 32 hex, shown once);
+``/configuration-as-code/reload`` calls :attr:`JenkinsDouble.on_reload` (the stand-in package
+re-reads its JCasC directory there).
 """
 
 from __future__ import annotations
@@ -21,14 +28,16 @@ from __future__ import annotations
 import base64
 import copy
 import re
+import secrets
 import threading
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
 import yaml
 
-from tests.fakes.server import Request, Response
+from tests.fakes.http_types import Request, Response
 
 FOLDER = "com.cloudbees.hudson.plugins.folder.Folder"
 PIPELINE = "org.jenkinsci.plugins.workflow.job.WorkflowJob"
@@ -87,6 +96,11 @@ class JenkinsDouble:
     def __init__(self, user: str = "admin", api_token: str = "jenkins-test-api-token") -> None:
         self.user = user
         self.api_token = api_token
+        self.passwords: dict[str, str] = {}  # user -> password (a JCasC local realm)
+        self.tokens: dict[str, dict[str, str]] = {user: {"initial": api_token}} if api_token else {}
+        self.sessions: dict[str, str] = {}  # session cookie -> its crumb
+        self.on_reload: Callable[[], None] | None = None
+        self.reloads = 0
         self.items: dict[str, dict[str, Any]] = {}  # "folder" or "folder/job" -> item
         self.credentials: dict[str, dict[str, dict[str, Any]]] = {}  # folder -> id -> credential
         self.casc: dict[str, Any] = {}
@@ -98,13 +112,73 @@ class JenkinsDouble:
         return request.method in ("GET", "HEAD") or request.path in self.READ_POSTS
 
     # ------------------------------------------------------------------------------ dispatch
-    def handle(self, request: Request) -> Response:
+    def _who(self, request: Request) -> tuple[str | None, str]:
+        """(user, how): how is 'token', 'password' or '' (anonymous or wrong credentials)."""
         header = request.headers.get("authorization", "")
-        expected = "Basic " + base64.b64encode(f"{self.user}:{self.api_token}".encode()).decode()
-        if header != expected:
-            return Response(401, "Unauthorized", content_type="text/plain")
+        if not header.startswith("Basic "):
+            return None, ""
+        try:
+            user, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+        except ValueError:
+            return None, ""
+        if secret and secret in (self.tokens.get(user) or {}).values():
+            return user, "token"
+        if secret and self.passwords.get(user) == secret:
+            return user, "password"
+        return None, "bad"
+
+    def _session(self, request: Request) -> str | None:
+        match = re.search(r"JSESSIONID=([\w-]+)", request.headers.get("cookie", ""))
+        return match.group(1) if match else None
+
+    def handle(self, request: Request) -> Response:
         with self._lock:
-            return self._route(request)
+            if request.method == "GET" and request.path == "/login":
+                return Response(200, "<html><body>Sign in</body></html>", content_type="text/html")
+            user, how = self._who(request)
+            if user is None:
+                return Response(401, "Unauthorized", content_type="text/plain")
+            if request.method == "GET" and request.path == "/crumbIssuer/api/json" and how == "password":
+                session = self.sessions_new()
+                return Response(
+                    200,
+                    {"crumb": self.sessions[session], "crumbRequestField": "Jenkins-Crumb"},
+                    {"Set-Cookie": f"JSESSIONID={session}; Path=/; HttpOnly"},
+                )
+            if request.method == "POST" and how == "password":
+                session = self._session(request)
+                if not session or request.headers.get("jenkins-crumb") != self.sessions.get(session):
+                    return Response(403, "No valid crumb was included in the request", content_type="text/plain")
+            return self._security(request, user) or self._route(request)
+
+    def sessions_new(self) -> str:
+        session = secrets.token_hex(8)
+        self.sessions[session] = secrets.token_hex(16)
+        return session
+
+    def _security(self, request: Request, user: str) -> Response | None:
+        path, method = request.path, request.method
+        if method == "GET" and path == "/whoAmI/api/json":
+            return Response(200, {"name": user, "anonymous": False, "authenticated": True})
+        match = re.fullmatch(
+            r"/user/([^/]+)/descriptorByName/jenkins\.security\.ApiTokenProperty/generateNewToken", path
+        )
+        if match and method == "POST":
+            if match.group(1) != user:
+                return Response(403, "Forbidden", content_type="text/plain")
+            name = request.form().get("newTokenName", ["token"])[-1]
+            value = "11" + secrets.token_hex(16)
+            uuid = secrets.token_hex(16)
+            self.tokens.setdefault(user, {})[uuid] = value
+            return Response(200, {"status": "ok", "data": {"tokenName": name, "tokenUuid": uuid, "tokenValue": value}})
+        if method == "POST" and path == "/configuration-as-code/reload":
+            self.reloads += 1
+            if self.on_reload is not None:
+                self.on_reload()
+            return Response(200, "")
+        if method == "POST" and path == "/quietDown":
+            return Response(200, "")
+        return None
 
     def _route(self, request: Request) -> Response:
         path, method = request.path, request.method
@@ -112,7 +186,7 @@ class JenkinsDouble:
             return Response(200, "<html/>", {"X-Jenkins": "2.568.3"}, content_type="text/html")
         if method == "GET" and path == "/crumbIssuer/api/json":
             return Response(200, {"crumb": self.crumb, "crumbRequestField": "Jenkins-Crumb"})
-        if method == "POST" and request.headers.get("jenkins-crumb") not in (None, self.crumb):
+        if method == "POST" and request.headers.get("jenkins-crumb") not in (None, self.crumb, *self.sessions.values()):
             return Response(403, "No valid crumb was included in the request", content_type="text/plain")
         if method == "POST" and path == "/configuration-as-code/export":
             return Response(200, yaml.safe_dump(_walk_secrets(self.casc, _encrypt)), content_type="application/x-yaml")

@@ -8,56 +8,19 @@ is counted (reads: GET/HEAD; writes: the rest), and a test can make chosen calls
 
 from __future__ import annotations
 
-import json
 import re
 import ssl
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import parse_qs, unquote, urlsplit
+
+from dockyard import pki
+from tests.fakes.http_types import Request, Response, read_request, write_response
 
 READ_METHODS = frozenset({"GET", "HEAD"})
-
-
-@dataclass
-class Request:
-    method: str
-    path: str  # percent-decoded path, without the query
-    raw_path: str  # as sent
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-    client: str = ""  # the client's IP address
-
-    def json(self) -> Any:
-        return json.loads(self.body) if self.body else None
-
-    def arg(self, name: str, default: str | None = None) -> str | None:
-        values = self.query.get(name)
-        return values[-1] if values else default
-
-    def form(self) -> dict[str, list[str]]:
-        return parse_qs(self.body.decode(), keep_blank_values=True)
-
-
-@dataclass
-class Response:
-    status: int = 200
-    body: Any = None  # JSON-able, str or bytes
-    headers: dict[str, str] = field(default_factory=dict)
-    content_type: str = "application/json"
-
-    def encoded(self) -> bytes:
-        if self.body is None:
-            return b""
-        if isinstance(self.body, bytes):
-            return self.body
-        if isinstance(self.body, str):
-            return self.body.encode()
-        return json.dumps(self.body).encode()
 
 
 class Double(Protocol):
@@ -82,8 +45,6 @@ class TestTls:
     __test__ = False  # not a pytest test class
 
     def __init__(self, directory: Path) -> None:
-        from dockyard import pki  # noqa: PLC0415 (this module also runs inside stand-ins, without dockyard)
-
         ca, _ = pki.load_or_create_ca(directory / "pki", "Dockyard TEST CA (test doubles only)")
         pki.ensure_cert(ca, pki.CertRequest("doubles", ("localhost",), ("127.0.0.1",)))
         self.ca_path = ca.cert_path
@@ -96,22 +57,17 @@ class TestTls:
         return context
 
 
-class _Tls(Protocol):
-    def server_context(self) -> ssl.SSLContext: ...
-
-
 class DoubleServer:
-    """Serves one double over HTTPS on 127.0.0.1 (a free port) until stopped; ``bind`` elsewhere
-    (the GitLab stand-in serves its double on the lab host's port 443)."""
+    """Serves one double over HTTPS on 127.0.0.1 (a free port) until stopped."""
 
-    def __init__(self, double: Double, tls: _Tls, bind: tuple[str, int] = ("127.0.0.1", 0)) -> None:
+    def __init__(self, double: Double, tls: TestTls) -> None:
         self.double = double
         self.calls: list[tuple[str, str, bool]] = []  # method, path, is a read
         self._is_read = getattr(double, "is_read", _default_is_read)
         self._failures: list[FailureRule] = []
         self._lock = threading.Lock()
         server = self
-        self._httpd = ThreadingHTTPServer(bind, _handler_class(server))
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(server))
         self._httpd.daemon_threads = True
         self._httpd.socket = tls.server_context().wrap_socket(self._httpd.socket, server_side=True)
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -174,29 +130,7 @@ def _handler_class(server: DoubleServer) -> type[BaseHTTPRequestHandler]:
         disable_nagle_algorithm = True  # headers and body are separate writes: do not wait for ACKs
 
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            parts = urlsplit(self.path)
-            request = Request(
-                method=self.command,
-                path=unquote(parts.path),
-                raw_path=parts.path,
-                query=parse_qs(parts.query, keep_blank_values=True),
-                headers={k.lower(): v for k, v in self.headers.items()},
-                body=body,
-                client=str(self.client_address[0]),
-            )
-            response = server.dispatch(request)
-            payload = response.encoded()
-            self.send_response(response.status)
-            if payload or self.command != "HEAD":
-                self.send_header("Content-Type", response.content_type)
-            for name, value in response.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(payload)
+            write_response(self, server.dispatch(read_request(self)))
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 

@@ -76,30 +76,6 @@ def test_credential_xml_carries_the_secret_where_jenkins_reads_it(spec: cfg.Cred
         assert root.findtext("fileName") == "kubeconfig"
 
 
-def _documented_words() -> set[str]:
-    """Every word of the vendored kubernetes-plugin docs and JCasC demos (attribute names included)."""
-    words: set[str] = set()
-    for path in JENKINS_REF.rglob("*"):
-        if path.is_file() and path.suffix in (".md", ".yaml", ".yml"):
-            words.update(re.findall(r"[A-Za-z]+", path.read_text(errors="replace")))
-    return words
-
-
-def _keys(node: object) -> set[str]:
-    if isinstance(node, dict):
-        return set(node) | {k for v in node.values() for k in _keys(v)}
-    if isinstance(node, list):
-        return {k for v in node for k in _keys(v)}
-    return set()
-
-
-def test_every_cloud_attribute_seed_sets_is_one_the_kubernetes_plugin_documents() -> None:
-    p = platform()
-    cloud = cfg.cloud(p, cfg.Cluster("https://k8s:6443", "PEM"), cfg.build_images(p, VERSIONS), "known")
-    undocumented = _keys(cloud) - _documented_words()
-    assert undocumented == set()
-
-
 def test_the_system_credential_uses_the_jcasc_file_credential_fields() -> None:
     demo = (JENKINS_REF / "configuration-as-code-plugin/demos/credentials/README.md").read_text()
     example = yaml.safe_load(demo.split("## Example", 1)[1].split("```yaml", 1)[1].split("```", 1)[0])

@@ -87,10 +87,9 @@ class JenkinsReconciler:
         except requests.RequestException as exc:
             raise_for_connection(TOOL, exc)
 
-    def _open(self, method: str, path: str, data: bytes | dict[str, str] | None = None, xml: bool = False) -> str:
-        headers = {"Content-Type": "text/xml; charset=utf-8"} if xml else {}
-        if isinstance(data, bytes) and not xml:
-            headers = {"Content-Type": "application/x-yaml; charset=utf-8"}
+    def _open(self, method: str, path: str, data: bytes | dict[str, str] | None = None) -> str:
+        """Raw HTTP, only for what python-jenkins has no call for (JCasC, descriptions, credential listing)."""
+        headers = {"Content-Type": "application/x-yaml; charset=utf-8"} if isinstance(data, bytes) else {}
         request = requests.Request(method, self.server.server + path, data=data, headers=headers)
         return str(self.server.jenkins_open(request))
 
@@ -203,9 +202,7 @@ class JenkinsReconciler:
             if self.rec.apply:
                 with self._step(f"creating folder {folder}"):
                     text = cfg.description(f"Project {folder}.", fields)
-                    self._open(
-                        "POST", f"createItem?name={quote(folder)}", cfg.folder_xml(project, text).encode(), xml=True
-                    )
+                    self.server.create_job(folder, cfg.folder_xml(project, text))
         elif have.get("_class") != cfg.FOLDER_CLASS:
             raise DockyardError(f"jenkins: {folder}: exists and is not a folder ({have.get('_class')})")
         if have is not None and marker.get("digest") == folder_digest and not self.deep:
@@ -254,20 +251,16 @@ class JenkinsReconciler:
             self.rec.record("credential", name, "update" if have else "create", spec.kind)
             if not self.rec.apply:
                 continue
-            body = cfg.credential_xml(spec, value, text).encode()
+            body = cfg.credential_xml(spec, value, text)
             with self._step(f"writing credential {name}"):
                 if have is None:
-                    self._open("POST", f"{_job_path(folder)}{CREDENTIALS}createCredentials", body, xml=True)
+                    self.server.create_credential(folder, body)
                 else:
-                    self._open(
-                        "POST",
-                        f"{_job_path(folder)}{CREDENTIALS}credential/{quote(spec.id)}/config.xml",
-                        body,
-                        xml=True,
-                    )
+                    self.server.reconfig_credential(folder, body)
         self._credential_leftovers(folder, current, {s.id for s in specs})
 
     def _folder_credentials(self, folder: str) -> dict[str, dict[str, Any]]:
+        # raw HTTP: python-jenkins' list_credentials asks for ids only, seed needs the descriptions
         with self._step(f"listing credentials of {folder}"):
             answer = self._open("GET", f"{_job_path(folder)}{CREDENTIALS}api/json?tree=credentials[id,description]")
         return {c["id"]: c for c in yaml.safe_load(answer).get("credentials") or []}
@@ -283,7 +276,7 @@ class JenkinsReconciler:
             self.rec.record("credential", f"{folder}/{cred_id}", "delete")
             if self.rec.apply:
                 with self._step(f"deleting credential {folder}/{cred_id}"):
-                    self._open("DELETE", f"{_job_path(folder)}{CREDENTIALS}credential/{quote(cred_id)}/config.xml")
+                    self.server.delete_credential(cred_id, folder)
 
     # ------------------------------------------------------------------------------------ job
     def _job(self, project: Project, service: Service, have: dict[str, Any] | None) -> None:
@@ -306,17 +299,17 @@ class JenkinsReconciler:
             return
         if token is None:
             raise DockyardError(f"jenkins: job {name}: vault key {names.webhook_token_key(project.name)} missing")
-        body = cfg.job_xml(self.platform, project, service, token, text).encode()
+        body = cfg.job_xml(self.platform, project, service, token, text)
         with self._step(f"writing job {name}"):
             if have is None:
-                self._open("POST", f"{_job_path(project.name)}createItem?name={quote(service.name)}", body, xml=True)
+                self.server.create_job(f"{project.name}/{service.name}", body)
             else:
-                self._open("POST", f"{_job_path(project.name, service.name)}config.xml", body, xml=True)
+                self.server.reconfig_job(f"{project.name}/{service.name}", body)
 
     def _same_job(self, project: Project, service: Service) -> bool:
         """--deep: compare what matters in the live configuration (Jenkins rewrites the XML it stores)."""
         with self._step(f"reading job {names.jenkins_job(project, service)}"):
-            live = self._open("GET", f"{_job_path(project.name, service.name)}config.xml")
+            live = self.server.get_job_config(f"{project.name}/{service.name}")
         want = cfg.job_xml(self.platform, project, service, "", "")
         return job_view(live) == job_view(want)
 
@@ -328,12 +321,12 @@ class JenkinsReconciler:
             if item.get("_class") != cfg.FOLDER_CLASS or (folder not in wanted and not marker):
                 continue  # not a folder, or one seed never touched
             if folder not in wanted and marker.get("created") == "yes":
-                self._delete("folder", folder, _job_path(folder))  # with everything in it
+                self._delete("folder", folder)  # with everything in it
                 continue
             for job in item.get("jobs") or []:
                 job_marker = parse_marker(job.get("description")) or {}
                 if job["name"] not in wanted.get(folder, set()) and job_marker.get("created") == "yes":
-                    self._delete("job", f"{folder}/{job['name']}", _job_path(folder, job["name"]))
+                    self._delete("job", f"{folder}/{job['name']}")
             if folder not in wanted:  # an adopted folder stays; what seed put into it goes
                 self._credential_leftovers(folder, self._folder_credentials(folder), set())
                 if self.prune and self.rec.apply and "digest" in marker:
@@ -342,14 +335,14 @@ class JenkinsReconciler:
                     with self._step(f"recording the state of folder {folder}"):
                         self._open("POST", f"{_job_path(folder)}submitDescription", {"description": text})
 
-    def _delete(self, kind: str, name: str, path: str) -> None:
+    def _delete(self, kind: str, name: str) -> None:
         if not self.prune:
             self.rec.skip("not-in-spec", f"{kind} {name}", "left in place (--prune deletes it)")
             return
         self.rec.record(kind, name, "delete")
         if self.rec.apply:
             with self._step(f"deleting {kind} {name}"):
-                self._open("POST", f"{path}doDelete")
+                self.server.delete_job(name)
 
 
 def job_view(config_xml: str) -> dict[str, Any]:

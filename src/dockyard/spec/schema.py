@@ -236,7 +236,7 @@ ARTEFACT: dict[str, Any] = {
             "pattern": PINNED_VERSION,
             "x-fix": "pin an exact version, not a range or 'latest'",
         },
-        "arch": {"enum": ["amd64", "arm64"]},
+        "arch": {"enum": ["amd64", "arm64", "all"]},
         "os_release": {"type": "string", "pattern": r"^(debian|ubuntu)-[0-9.]+$", "x-fix": "e.g. debian-12"},
         "phases": {"type": "array", "items": {"enum": PHASE_NAMES}},
         "sha256": {
@@ -246,6 +246,9 @@ ARTEFACT: dict[str, Any] = {
         "sha256_source": {"type": "string"},
         "unknown_reason": {"type": "string", "minLength": 1},
         "description": {"type": "string"},
+        # jenkins-plugin: its dependencies (plugin id -> minimum version, or any) and where they were read
+        "requires": {"type": "object", "additionalProperties": {"type": "string"}},
+        "requires_source": {"type": "string", "minLength": 1},
     },
     "allOf": [
         {"if": {"properties": {"sha256": {"const": "unknown"}}}, "then": {"required": ["unknown_reason"]}},

@@ -1,0 +1,69 @@
+"""Serve the STAND-IN Jenkins artefacts over HTTPS for a lab (tests only): the core package at a
+chosen version and every plugin of the product's lockfile, plus one extra plugin (for the "one
+added, one removed" test). Writes two ``dockyard_catalogue`` overlays: ``--overlay`` (the lockfile
+as it is) and ``--overlay-changed`` (``--drop`` removed, ``--add`` added). Detaches and records its
+PID, like tests/fakes/kube_api.py, and serves until SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import signal
+import threading
+from pathlib import Path
+
+import yaml
+
+from dockyard import catalogue
+from tests.standins.jenkins import build_plugin, publish_lockfile
+from tests.standins.upstream import TestUpstream
+
+EXTRA_PLUGIN = ("timestamper", "1.30")  # a real plugin id and version (index file id 52007814946)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="STAND-IN Jenkins artefacts on a test upstream")
+    parser.add_argument("--root", type=Path, required=True)
+    parser.add_argument("--cert", type=Path, required=True)
+    parser.add_argument("--key", type=Path, required=True)
+    parser.add_argument("--bind", required=True)
+    parser.add_argument("--version", required=True)
+    parser.add_argument("--drop", required=True, help="plugin the changed overlay removes")
+    parser.add_argument("--overlay", type=Path, required=True)
+    parser.add_argument("--overlay-changed", type=Path, required=True)
+    parser.add_argument("--pid-file", type=Path, required=True)
+    args = parser.parse_args(argv)
+    upstream = TestUpstream(args.root / "serve", args.cert, args.key, bind=(args.bind, 0))
+    product = catalogue.product()
+    _, overlay = publish_lockfile(upstream, args.root / "built", product, args.version)
+    args.overlay.write_text(yaml.safe_dump(overlay, sort_keys=False))
+    pid, version = EXTRA_PLUGIN
+    url = f"https://updates.jenkins.io/download/plugins/{pid}/{version}/{pid}.hpi"
+    extra = upstream.publish("jenkins_plugins", pid, url, build_plugin(args.root / "built" / "extra", pid, version, {}))
+    # The changed set is a lockfile of its own (a component the role is pointed at with
+    # jenkins_plugins_component), as an operator would ship one: the product's minus --drop, plus one.
+    locked = copy.deepcopy(product["jenkins_plugins"])
+    served = overlay["jenkins_plugins"]["artefacts"]
+    locked["artefacts"] = {k: {**v, **served[k]} for k, v in locked["artefacts"].items() if k != args.drop}
+    locked["artefacts"][pid] = {
+        "kind": "jenkins-plugin",
+        "version": version,
+        **upstream.overlay([extra])["jenkins_plugins"]["artefacts"][pid],
+        "requires_source": "stand-in: no dependencies",
+    }
+    changed = {**copy.deepcopy(overlay), "jenkins_plugins_changed": locked}
+    args.overlay_changed.write_text(yaml.safe_dump(changed, sort_keys=False))
+    if os.fork():
+        return 0
+    os.setsid()
+    args.pid_file.write_text(f"{os.getpid()}\n")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with upstream:
+        stop.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
