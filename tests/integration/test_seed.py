@@ -501,7 +501,7 @@ def test_bootstrap_reports_tools_it_cannot_seed_yet(
     out = capsys.readouterr().out
     for tool in ("harbor", "gitlab", "jenkins"):
         assert (
-            f"seed: {tool:8} tool  skip    {tool}: mode install, but this version of Dockyard has no roles/{tool}"
+            f"seed: {tool:8} tool  skip    {tool}: mode install, but this version of Dockyard has no roles/tools/{tool}"
             in out
         )
     assert out.strip().endswith("3 skipped")

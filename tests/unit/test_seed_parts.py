@@ -146,8 +146,8 @@ def test_an_installed_tool_needs_its_role_and_the_internal_ca(tmp_path: Path, va
     p = platform()
     vault.set("harbor.admin_token", "admin:pw")
     got = access.tool_access(p, "harbor", vault, root=tmp_path, state_dir=tmp_path / "state", environ={})
-    assert isinstance(got, access.Unavailable) and "no roles/harbor" in got.reason
-    (tmp_path / "roles" / "harbor").mkdir(parents=True)
+    assert isinstance(got, access.Unavailable) and "no roles/tools/harbor" in got.reason
+    (tmp_path / "roles" / "tools" / "harbor").mkdir(parents=True)
     got = access.tool_access(p, "harbor", vault, root=tmp_path, state_dir=tmp_path / "state", environ={})
     assert isinstance(got, access.Unavailable) and "internal CA" in got.reason
     (tmp_path / "state" / "pki").mkdir(parents=True)

@@ -64,10 +64,10 @@ def tool_access(
     environ: Mapping[str, str] = os.environ,
 ) -> ToolAccess | Unavailable:
     spec = platform.tools[tool]
-    if spec.mode == "install" and not (root / "roles" / tool).is_dir():
+    if spec.mode == "install" and not (root / "roles" / "tools" / tool).is_dir():
         return Unavailable(
             tool,
-            f"mode install, but this version of Dockyard has no roles/{tool} to install it with, so it "
+            f"mode install, but this version of Dockyard has no roles/tools/{tool} to install it with, so it "
             f"is not installed; seed an existing one with dockyard_tools.{tool}.mode: external and its url",
         )
     credential = None
