@@ -96,18 +96,22 @@ class TestTls:
 
 
 class DoubleServer:
-    """Serves one double over HTTPS on 127.0.0.1 (a free port) until stopped."""
+    """Serves one double over HTTPS on 127.0.0.1 (a free port) until stopped.
 
-    def __init__(self, double: Double, tls: TestTls) -> None:
+    ``tls=None`` serves plain HTTP on ``bind``: only for a stand-in container whose TLS is
+    terminated by the nginx in front of it (tests/standins/harbor)."""
+
+    def __init__(self, double: Double, tls: TestTls | None, bind: tuple[str, int] = ("127.0.0.1", 0)) -> None:
         self.double = double
         self.calls: list[tuple[str, str, bool]] = []  # method, path, is a read
         self._is_read = getattr(double, "is_read", _default_is_read)
         self._failures: list[FailureRule] = []
         self._lock = threading.Lock()
         server = self
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(server))
+        self._httpd = ThreadingHTTPServer(bind, _handler_class(server))
         self._httpd.daemon_threads = True
-        self._httpd.socket = tls.server_context().wrap_socket(self._httpd.socket, server_side=True)
+        if tls is not None:
+            self._httpd.socket = tls.server_context().wrap_socket(self._httpd.socket, server_side=True)
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
@@ -117,6 +121,9 @@ class DoubleServer:
     def start(self) -> DoubleServer:
         self._thread.start()
         return self
+
+    def serve_forever(self) -> None:
+        self._httpd.serve_forever()
 
     def stop(self) -> None:
         self._httpd.shutdown()
