@@ -58,9 +58,21 @@ def test_playbook_syntax(playbook: str, env: str) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_every_role_has_argument_specs() -> None:
-    # Roles are grouped by tier (roles/tools/harbor): a role is any folder with tasks/.
-    roles = sorted(p.parent for p in (ROOT / "roles").glob("**/tasks") if p.is_dir())
+def role_dirs() -> list[Path]:
+    """Every role: roles/<role>, or roles/<tier>/<role> for the tiers on roles_path (tools, kubernetes)."""
+    return sorted(p.parent.parent for p in (ROOT / "roles").glob("**/tasks/main.yml"))
+
+
+def test_every_role_has_argument_specs_and_defaults() -> None:
+    roles = role_dirs()
     assert roles
-    missing = [str(r.relative_to(ROOT / "roles")) for r in roles if not (r / "meta" / "argument_specs.yml").is_file()]
+    missing = [str(r.relative_to(ROOT)) for r in roles if not (r / "meta" / "argument_specs.yml").is_file()]
     assert not missing, f"roles without meta/argument_specs.yml: {missing}"
+    no_defaults = [str(r.relative_to(ROOT)) for r in roles if not (r / "defaults" / "main.yml").is_file()]
+    assert not no_defaults, f"roles without defaults/main.yml: {no_defaults}"
+
+
+def test_role_tiers_are_on_roles_path() -> None:
+    configured = next(line for line in (ROOT / "ansible.cfg").read_text().splitlines() if line.startswith("roles_path"))
+    tiers = {f"./roles/{r.parent.name}" for r in role_dirs() if r.parent.name != "roles"}
+    assert tiers <= set(configured.split("=", 1)[1].strip().split(":")), configured
