@@ -20,7 +20,24 @@ class Generated:
     make: Callable[[], str] = random_password
 
 
-GENERATED: dict[str, Generated] = {}
+def harbor_password() -> str:
+    """A random password Harbor accepts: 8-128 characters with an upper and a lower case letter and a
+    digit (Harbor's password policy); token_urlsafe alone does not guarantee all three."""
+    while True:
+        value = random_password()
+        if any(c.isupper() for c in value) and any(c.islower() for c in value) and any(c.isdigit() for c in value):
+            return value
+
+
+GENERATED: dict[str, Generated] = {
+    "harbor.admin_password": Generated(
+        "Harbor's initial admin password (harbor.yml harbor_admin_password, read on the first install)",
+        harbor_password,
+    ),
+    "harbor.database_password": Generated(
+        "the password of Harbor's bundled PostgreSQL (harbor.yml database.password)", harbor_password
+    ),
+}
 
 
 def missing(vault: Vault) -> list[str]:

@@ -4,6 +4,7 @@ the required values, the Trivy offline switches and the external-database block.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,9 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
 from dockyard import catalogue
+from tests.catalogue_pins import unknowns_pinned
+from tests.cli_runner import invoke as run_invoke
+from tests.conftest import SpecEditor
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLE = ROOT / "roles" / "tools" / "harbor"
@@ -141,3 +145,46 @@ def test_role_reads_passwords_from_the_vault_only() -> None:
     vars_text = (ROLE / "vars" / "main.yml").read_text(encoding="utf-8")
     assert "lookup('dockyard_secret', harbor_admin_password_key)" in vars_text
     assert "Harbor12345" not in (ROLE / "templates" / "harbor.yml.j2").read_text(encoding="utf-8")
+
+
+# ------------------------------------------------- the same files through `invoke render --configs`
+def rendered_harbor_yml(tree: Path, out: Path) -> dict[str, Any]:
+    proc = run_invoke("render", "--env", "dev", "--configs", "--out", str(out), "--inventories", str(tree))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    version = catalogue.artefact(catalogue.merged({}), "harbor", "harbor-offline-installer").version
+    host = out / "dev" / "hosts" / "harbor-1"
+    unit = (host / "etc/systemd/system/harbor.service").read_text()
+    assert f"ExecStart=docker-compose -p harbor -f /opt/harbor/{version}/docker-compose.yml up -d" in unit
+    assert f"ExecStop=docker-compose -p harbor -f /opt/harbor/{version}/docker-compose.yml stop\n" in unit
+    assert json.loads((host / "etc/docker/daemon.json").read_text())["live-restore"] is True
+    return yaml.safe_load((host / f"opt/harbor/{version}/harbor.yml").read_text())
+
+
+def test_render_configs_writes_harbor_yml_with_vault_placeholders(sample_tree: Path, tmp_path: Path) -> None:
+    rendered = rendered_harbor_yml(sample_tree, tmp_path / "out")
+    assert_matches_template(rendered, reference())
+    assert rendered["hostname"] == "harbor.platform.example.com"
+    assert rendered["harbor_admin_password"] == "<vault:harbor.admin_password>"
+    assert rendered["database"]["password"] == "<vault:harbor.database_password>"
+    assert rendered["trivy"]["skip_update"] is False
+
+
+def test_render_configs_air_gapped_turns_trivy_offline(edit_spec: SpecEditor, tmp_path: Path) -> None:
+    def airgap(spec: dict[str, Any]) -> None:
+        spec["dockyard_airgap"] = True
+
+    def pins(versions: dict[str, Any]) -> None:
+        versions["dockyard_catalogue"] = unknowns_pinned()
+
+    edit_spec(pins, "versions.yml")
+    tree = edit_spec(airgap)
+    hosts = tree / "platform" / "hosts.yml"
+    inv = yaml.safe_load(hosts.read_text())
+    inv["all"]["children"]["mirror"]["hosts"] = {"mirror-1": {"ansible_host": "192.0.2.14"}}
+    hosts.write_text(yaml.safe_dump(inv))
+    rendered = rendered_harbor_yml(tree, tmp_path / "out")
+    assert_matches_template(rendered, reference())
+    trivy = rendered["trivy"]
+    assert (trivy["skip_update"], trivy["skip_java_db_update"], trivy["offline_scan"]) == (True, True, True)
+    assert trivy["db_repository"].endswith("/ghcr.io/aquasecurity/trivy-db")
+    assert trivy["db_repository"].startswith("mirror.platform.example.com")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from dockyard.localhosts.engine import DOCKER
 from tests.standins import tarballs
+from tests.standins.built import Built
 
 ROOT = Path(__file__).resolve().parents[3]
 HERE = Path(__file__).resolve().parent
@@ -96,9 +97,13 @@ def build_images(version: str, base_image: str, cache: Path) -> Path:
     return out
 
 
-def build_installer(out_dir: Path, version: str, base_image: str, cache: Path) -> tarballs.Built:
-    """``<out_dir>/harbor-offline-installer-<version>.tgz``, named and laid out like upstream's."""
+def build_installer(version: str, base_image: str, cache: Path) -> Built:
+    """``harbor-offline-installer-<version>.tgz``, named and laid out like upstream's (cached beside
+    its images tarball: the build is deterministic)."""
     images = build_images(version, base_image, cache)
+    out = images.parent / f"harbor-offline-installer-{version}.tgz"
+    if out.is_file():
+        return Built.of(out)
     installer = HERE / "installer"
     files: dict[str, bytes | tuple[bytes, int]] = {
         "common.sh": ((installer / "common.sh").read_bytes(), 0o644),
@@ -110,8 +115,10 @@ def build_installer(out_dir: Path, version: str, base_image: str, cache: Path) -
         "standin_lib.py": ((ROOT / "tests" / "standins" / "standin_lib.py").read_bytes(), 0o644),
         ".standin-version": (f"{version}\n".encode(), 0o644),
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return tarballs.build_tarball(out_dir / f"harbor-offline-installer-{version}.tgz", "harbor", files)
+    partial = out.with_name(out.name + ".partial")
+    built = tarballs.build_tarball(partial, "harbor", files)
+    partial.replace(out)
+    return Built(out, built.sha256, built.size)
 
 
 
