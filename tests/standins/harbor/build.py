@@ -119,6 +119,3 @@ def build_installer(version: str, base_image: str, cache: Path) -> Built:
     built = tarballs.build_tarball(partial, "harbor", files)
     partial.replace(out)
     return Built(out, built.sha256, built.size)
-
-
-
