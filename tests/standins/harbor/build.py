@@ -37,6 +37,8 @@ DOUBLE_FILES = (
     "src/dockyard/__init__.py",
     "src/dockyard/pki.py",
     "src/dockyard/files.py",
+    "tests/standins/__init__.py",
+    "tests/standins/standin_lib.py",
 )
 
 

@@ -26,24 +26,19 @@ import sys
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 from tests.fakes import server  # the image's PYTHONPATH: /standin/src:/standin
 from tests.fakes.harbor import HarborDouble
+from tests.standins import standin_lib
 
 TEMPLATE = Path("/standin/harbor.yml.tmpl")
 HOSTFS = Path("/hostfs")
 
 
-def unsupported(what: str) -> None:
-    print(f"stand-in: unsupported {what}", file=sys.stderr)
-    sys.exit(2)
-
-
-def fail(message: str) -> None:
-    print(f"[ERROR] stand-in prepare: {message}", file=sys.stderr)
-    sys.exit(1)
+def fail(message: str) -> NoReturn:
+    standin_lib.fail(f"[ERROR] stand-in prepare: {message}")
 
 
 # ------------------------------------------------------------------------------------ prepare
@@ -184,7 +179,7 @@ def prepare(argv: list[str]) -> None:
         if arg == "--with-trivy":
             with_trivy = True
         else:
-            unsupported(f"prepare flag {arg}")
+            standin_lib.unsupported(f"prepare flag {arg}")
     out = Path("/compose_location")
     config = yaml.safe_load((Path("/input") / "harbor.yml").read_text())
     if not isinstance(config, dict):
@@ -206,7 +201,7 @@ def prepare(argv: list[str]) -> None:
 
 def migrate(argv: list[str]) -> None:
     if len(argv) != 2 or argv[0] != "-i":
-        unsupported(f"migrate arguments {argv}")
+        standin_lib.unsupported(f"migrate arguments {argv}")
     path = HOSTFS / argv[1].lstrip("/")
     config = yaml.safe_load(path.read_text())
     target = yaml.safe_load(TEMPLATE.read_text())["_version"]
@@ -241,7 +236,7 @@ def _probe(url: str) -> dict[str, str] | None:
 def core(argv: list[str]) -> None:
     with_trivy = argv == ["--with-trivy"]
     if argv and not with_trivy:
-        unsupported(f"core arguments {argv}")
+        standin_lib.unsupported(f"core arguments {argv}")
     double = HarborDouble(password=Path(os.environ["HARBOR_ADMIN_PASSWORD_FILE"]).read_text())
     if STATE.is_file():  # the admin password, like Harbor's, is the first install's
         state = json.loads(STATE.read_text())
@@ -285,7 +280,7 @@ def core(argv: list[str]) -> None:
 
 def trivy(argv: list[str]) -> None:
     if argv:
-        unsupported(f"trivy arguments {argv}")
+        standin_lib.unsupported(f"trivy arguments {argv}")
     skip = os.environ.get("SCANNER_TRIVY_SKIP_UPDATE") == "true"
     db = Path("/home/scanner/.cache/trivy/db")
 
@@ -308,7 +303,7 @@ def main() -> None:
     args, rest = parser.parse_known_args()
     commands = {"prepare": prepare, "migrate": migrate, "core": core, "trivy": trivy}
     if args.command not in commands:
-        unsupported(f"command {args.command}")
+        standin_lib.unsupported(f"command {args.command}")
     commands[args.command](rest)
 
 
