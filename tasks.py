@@ -66,6 +66,20 @@ def plan(c, env, inventories=None, tags=None, limit=None):
 
 
 @task(
+    help={
+        "env": ENV_HELP,
+        "inventories": INV_HELP,
+        "component": "what to back up: gitlab (harbor and jenkins add theirs)",
+    }
+)
+def backup(c, env, component, inventories=None):
+    """Back a component up off its host into .dockyard/backups/<env>/<component>/<time>; print the path."""
+    from dockyard import backup as backups  # noqa: PLC0415
+
+    _exit(backups.backup(ROOT, inventories, env, component))
+
+
+@task(
     positional=["what"],
     help={"what": "which benchmark (invoke bench list)", "option": "NAME=VALUE for the benchmark, repeatable"},
     iterable=["option"],

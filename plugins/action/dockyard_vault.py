@@ -45,7 +45,8 @@ class ActionModule(ActionBase):
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 vault = Vault(path, Path(password_file).read_bytes().strip())
-                changed = vault.set(args["key"], args["value"])
+                # plain str: YAML cannot write the tagged strings Ansible 2.19 templates into
+                changed = vault.set(str(args["key"]), str(args["value"]))
             except DockyardError as exc:
                 raise AnsibleActionFail(f"dockyard_vault: {exc}") from None
         return {**result, "changed": changed, "vault_file": str(path)}

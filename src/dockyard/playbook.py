@@ -76,6 +76,7 @@ class Plan:
 
     changes: list[tuple[str, str, str]] = field(default_factory=list)  # (play, task, host)
     failures: list[tuple[str, str, str]] = field(default_factory=list)  # (task, host, message)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (host, what a planner said: upgrade hops)
     stats: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def render(self) -> str:
@@ -88,6 +89,9 @@ class Plan:
         if self.failures:
             lines.append("would fail:")
             lines += [f"  {host}: {task}: {msg}" for task, host, msg in self.failures]
+        if self.notes:
+            lines.append("planned:")
+            lines += [f"  {host}: {note}" for host, note in self.notes]
         lines.append("recap:")
         for host, s in sorted(self.stats.items()):
             lines.append(
@@ -111,6 +115,8 @@ def parse_json_callback(text: str) -> Plan:
         for task in play.get("tasks", []):
             task_name = task.get("task", {}).get("name", "")
             for host, result in task.get("hosts", {}).items():
+                if isinstance(result.get("dockyard_plan"), str):
+                    plan.notes.append((host, result["dockyard_plan"]))
                 if result.get("failed") or result.get("unreachable"):
                     plan.failures.append((task_name, host, _first_line(str(result.get("msg", "failed")))))
                 elif result.get("changed"):

@@ -30,6 +30,9 @@ def harbor_password() -> str:
 
 
 GENERATED: dict[str, Generated] = {
+    # roles/tools/gitlab: root's password, given to the first install only (GITLAB_ROOT_PASSWORD).
+    "gitlab.root_password": Generated("GitLab root password (first install)"),
+    # roles/tools/harbor: harbor.yml's passwords.
     "harbor.admin_password": Generated(
         "Harbor's initial admin password (harbor.yml harbor_admin_password, read on the first install)",
         harbor_password,

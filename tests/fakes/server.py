@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from dockyard import pki
-
 READ_METHODS = frozenset({"GET", "HEAD"})
 
 
@@ -32,6 +30,7 @@ class Request:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    client: str = ""  # the client's IP address
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -83,6 +82,8 @@ class TestTls:
     __test__ = False  # not a pytest test class
 
     def __init__(self, directory: Path) -> None:
+        from dockyard import pki  # noqa: PLC0415 (this module also runs inside stand-ins, without dockyard)
+
         ca, _ = pki.load_or_create_ca(directory / "pki", "Dockyard TEST CA (test doubles only)")
         pki.ensure_cert(ca, pki.CertRequest("doubles", ("localhost",), ("127.0.0.1",)))
         self.ca_path = ca.cert_path
@@ -95,13 +96,17 @@ class TestTls:
         return context
 
 
+class _Tls(Protocol):
+    def server_context(self) -> ssl.SSLContext: ...
+
+
 class DoubleServer:
-    """Serves one double over HTTPS on 127.0.0.1 (a free port) until stopped.
+    """Serves one double over HTTPS on 127.0.0.1 (a free port) until stopped; ``bind`` elsewhere
+    (the GitLab stand-in serves its double on the lab host's port 443). ``tls=None`` serves plain
+    HTTP: only for a stand-in container whose TLS is terminated by the nginx in front of it
+    (tests/standins/harbor)."""
 
-    ``tls=None`` serves plain HTTP on ``bind``: only for a stand-in container whose TLS is
-    terminated by the nginx in front of it (tests/standins/harbor)."""
-
-    def __init__(self, double: Double, tls: TestTls | None, bind: tuple[str, int] = ("127.0.0.1", 0)) -> None:
+    def __init__(self, double: Double, tls: _Tls | None, bind: tuple[str, int] = ("127.0.0.1", 0)) -> None:
         self.double = double
         self.calls: list[tuple[str, str, bool]] = []  # method, path, is a read
         self._is_read = getattr(double, "is_read", _default_is_read)
@@ -185,6 +190,7 @@ def _handler_class(server: DoubleServer) -> type[BaseHTTPRequestHandler]:
                 query=parse_qs(parts.query, keep_blank_values=True),
                 headers={k.lower(): v for k, v in self.headers.items()},
                 body=body,
+                client=str(self.client_address[0]),
             )
             response = server.dispatch(request)
             payload = response.encoded()

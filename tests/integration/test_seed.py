@@ -500,10 +500,13 @@ def test_bootstrap_reports_tools_it_cannot_seed_yet(
     assert seed_after_bootstrap(lab.root, inv, platform) == 0
     out = capsys.readouterr().out
     for tool in ("harbor", "gitlab", "jenkins"):
-        assert (
-            f"seed: {tool:8} tool  skip    {tool}: mode install, but this version of Dockyard has no roles/tools/{tool}"
-            in out
-        )
+        if (ROOT / "roles" / "tools" / tool).is_dir():  # installable: skipped for want of its credential/CA
+            assert f"seed: {tool:8} tool  skip    {tool}: " in out
+        else:
+            assert (
+                f"seed: {tool:8} tool  skip    {tool}: mode install, but this version of Dockyard has no "
+                f"roles/tools/{tool}" in out
+            )
     assert out.strip().endswith("3 skipped")
     assert lab.harbor.projects == {}
 

@@ -13,9 +13,9 @@ from typing import Any
 from dockyard.problems import DockyardError
 from dockyard.secrets import Vault
 from dockyard.seed import gitlab as gitlab_seed
+from dockyard.seed import gitlab_token, jenkins_config, service_template
 from dockyard.seed import harbor as harbor_seed
 from dockyard.seed import jenkins as jenkins_seed
-from dockyard.seed import jenkins_config, service_template
 from dockyard.seed.access import ToolAccess, Unavailable, Unreachable
 from dockyard.seed.changes import Recorder, Report
 from dockyard.seed.harbor_api import HarborApi
@@ -54,7 +54,7 @@ def seed(
         ).run(),
         "gitlab": lambda access, rec: gitlab_seed.GitlabReconciler(
             platform,
-            gitlab_seed.connect(access),
+            gitlab_seed.connect(gitlab_token.rotate(access, vault, rec, apply=apply) if options.rotate else access),
             secrets,
             rec,
             source_content=lambda project, service: service_template.render(platform, project, service),

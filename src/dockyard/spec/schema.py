@@ -259,6 +259,8 @@ COMPONENT: dict[str, Any] = {
             "x-fix": "pin an exact version, not a range or 'latest'",
         },
         "description": {"type": "string"},
+        # GitLab: ce or ee (the package is gitlab-<edition>).
+        "edition": {"enum": ["ce", "ee"], "x-fix": "ce (Community Edition) or ee (Enterprise Edition)"},
         "phases": {"type": "array", "minItems": 1, "items": {"enum": PHASE_NAMES}},
         "artefacts": {"type": "object", "minProperties": 1, "additionalProperties": ARTEFACT},
     },
