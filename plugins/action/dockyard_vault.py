@@ -32,7 +32,8 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=_ARGS)
         tv = task_vars or {}
-        path = Path(args["vault_file"] or tv.get("dockyard_vault_file") or Path(tv["inventory_dir"]) / VAULT_FILE)
+        configured = self._templar.template(tv.get("dockyard_vault_file") or "")  # may be a template itself
+        path = Path(args["vault_file"] or configured or Path(tv["inventory_dir"]) / VAULT_FILE)
         password_file = os.environ.get(PASSWORD_ENV)
         if not password_file or not Path(password_file).is_file():
             raise AnsibleActionFail(
