@@ -21,7 +21,7 @@ from dockyard.problems import DockyardError, InvalidInput
 PLAYBOOK = "backup.yml"
 
 # component -> the inventory group whose hosts hold its data
-COMPONENTS: dict[str, str] = {"gitlab": "gitlab", "jenkins": "jenkins"}
+COMPONENTS: dict[str, str] = {"gitlab": "gitlab", "harbor": "harbor", "jenkins": "jenkins"}
 
 
 def backups_root(root: Path, env: str, component: str) -> Path:

@@ -21,6 +21,15 @@ class Generated:
     make: Callable[[], str] = random_password
 
 
+def harbor_password() -> str:
+    """A random password Harbor accepts: 8-128 characters with an upper and a lower case letter and a
+    digit (Harbor's password policy); token_urlsafe alone does not guarantee all three."""
+    while True:
+        value = random_password()
+        if any(c.isupper() for c in value) and any(c.islower() for c in value) and any(c.isdigit() for c in value):
+            return value
+
+
 CA_KEY_PASSPHRASE = "pki.ca-key-passphrase"  # noqa: S105 (a vault key's name)
 GENERATED: dict[str, Generated] = {
     CA_KEY_PASSPHRASE: Generated("passphrase of the internal CA's private key (roles/internal_ca)"),
@@ -29,6 +38,14 @@ GENERATED: dict[str, Generated] = {
     "jenkins.admin_password": Generated("password of Jenkins' local admin user (JCasC, roles/tools/jenkins)"),
     # roles/tools/gitlab: root's password, given to the first install only (GITLAB_ROOT_PASSWORD).
     "gitlab.root_password": Generated("GitLab root password (first install)"),
+    # roles/tools/harbor: harbor.yml's passwords.
+    "harbor.admin_password": Generated(
+        "Harbor's initial admin password (harbor.yml harbor_admin_password, read on the first install)",
+        harbor_password,
+    ),
+    "harbor.database_password": Generated(
+        "the password of Harbor's bundled PostgreSQL (harbor.yml database.password)", harbor_password
+    ),
 }
 
 

@@ -1,4 +1,4 @@
-"""TEST DOUBLE of the Harbor API v2.0: projects, robot accounts (v2) and tag retention policies.
+"""TEST DOUBLE of the Harbor API v2.0: projects, robot accounts (v2), tag retention policies, health.
 
 This is not Harbor. It keeps its state in memory and implements only the calls Dockyard's seed
 makes, with Harbor's documented semantics where the tests depend on them: pagination
@@ -23,6 +23,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,8 @@ class HarborDouble:
         self._ids = {"project": 0, "robot": 0, "retention": 0}
         self._lock = threading.RLock()
         self.honour_given_secret = True  # False: behave like a Harbor that always generates the secret
+        # GET /health: the components a stand-in actually runs, with their probed status.
+        self.health_components: Callable[[], list[dict[str, str]]] = lambda: [{"name": "core", "status": "healthy"}]
 
     def _next(self, kind: str) -> int:
         self._ids[kind] += 1
@@ -99,7 +102,9 @@ class HarborDouble:
             self.violations += problems
             return _errors(400, "; ".join(problems))
         assert op is not None
-        if not self._authorised(request):
+        if request.method == "GET" and path == "/health":  # documented as needing no authentication
+            response = self._health()
+        elif not self._authorised(request):
             response = _errors(401, "UnAuthorized")
         else:
             with self._lock:
@@ -107,6 +112,11 @@ class HarborDouble:
         body_out = response.body if response.status != 201 or response.body else None
         self.violations += validator().check_response(op, response.status, body_out)
         return response
+
+    def _health(self) -> Response:
+        components = self.health_components()
+        overall = "healthy" if all(c["status"] == "healthy" for c in components) else "unhealthy"
+        return Response(200, {"status": overall, "components": components})
 
     def _authorised(self, request: Request) -> bool:
         header = request.headers.get("authorization", "")

@@ -17,7 +17,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Protocol
 
-from dockyard import pki
 from tests.fakes.http_types import Request, Response, read_request, write_response
 
 READ_METHODS = frozenset({"GET", "HEAD"})
@@ -45,6 +44,8 @@ class TestTls:
     __test__ = False  # not a pytest test class
 
     def __init__(self, directory: Path) -> None:
+        from dockyard import pki  # noqa: PLC0415 (this module also runs inside stand-ins, without dockyard)
+
         ca, _ = pki.load_or_create_ca(directory / "pki", "Dockyard TEST CA (test doubles only)")
         pki.ensure_cert(ca, pki.CertRequest("doubles", ("localhost",), ("127.0.0.1",)))
         self.ca_path = ca.cert_path
@@ -57,19 +58,27 @@ class TestTls:
         return context
 
 
-class DoubleServer:
-    """Serves one double over HTTPS on 127.0.0.1 (a free port) until stopped."""
+class _Tls(Protocol):
+    def server_context(self) -> ssl.SSLContext: ...
 
-    def __init__(self, double: Double, tls: TestTls) -> None:
+
+class DoubleServer:
+    """Serves one double over HTTPS on 127.0.0.1 (a free port) until stopped; ``bind`` elsewhere
+    (the GitLab stand-in serves its double on the lab host's port 443). ``tls=None`` serves plain
+    HTTP: only for a stand-in container whose TLS is terminated by the nginx in front of it
+    (tests/standins/harbor)."""
+
+    def __init__(self, double: Double, tls: _Tls | None, bind: tuple[str, int] = ("127.0.0.1", 0)) -> None:
         self.double = double
         self.calls: list[tuple[str, str, bool]] = []  # method, path, is a read
         self._is_read = getattr(double, "is_read", _default_is_read)
         self._failures: list[FailureRule] = []
         self._lock = threading.Lock()
         server = self
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(server))
+        self._httpd = ThreadingHTTPServer(bind, _handler_class(server))
         self._httpd.daemon_threads = True
-        self._httpd.socket = tls.server_context().wrap_socket(self._httpd.socket, server_side=True)
+        if tls is not None:
+            self._httpd.socket = tls.server_context().wrap_socket(self._httpd.socket, server_side=True)
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
@@ -79,6 +88,9 @@ class DoubleServer:
     def start(self) -> DoubleServer:
         self._thread.start()
         return self
+
+    def serve_forever(self) -> None:
+        self._httpd.serve_forever()
 
     def stop(self) -> None:
         self._httpd.shutdown()

@@ -1,0 +1,1 @@
+"""STAND-IN of Harbor's offline installer (tests only, never shipped): see build.py."""
