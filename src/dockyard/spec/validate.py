@@ -15,7 +15,7 @@ import jsonschema
 
 from dockyard.inventory import CLUSTER_GROUPS, HOSTS_FILE, RESERVED_ENV_NAMES, LoadedInventory
 from dockyard.problems import Problem, SpecInvalid
-from dockyard.spec import schema
+from dockyard.spec import cluster, schema
 from dockyard.spec.model import (
     DEFAULT_MIRROR_HOSTNAME,
     DEFAULT_MIRROR_REGISTRY_PORT,
@@ -159,6 +159,7 @@ def _cross_reference_problems(inv: LoadedInventory) -> Iterator[Problem]:
     yield from _hostname_collisions(inv, env_names)
     yield from _ci_problems(inv, env_names)
     yield from _catalogue_problems(inv)
+    yield from _cluster_problems(inv)
     layout = spec.get("dockyard_argocd_layout")
     central = spec.get("dockyard_argocd_central_env")
     if layout == "central" and central not in env_names:
@@ -176,6 +177,12 @@ def _cross_reference_problems(inv: LoadedInventory) -> Iterator[Problem]:
             "dockyard_airgap is true but the inventory has no host in group 'mirror'",
             "add a mirror host, or set dockyard_airgap: false",
         )
+
+
+def _cluster_problems(inv: LoadedInventory) -> Iterator[Problem]:
+    addresses = {name: str(host.get("dockyard_address") or host.address) for name, host in inv.hosts.items()}
+    for found in cluster.problems(inv.spec, addresses):
+        yield _problem(inv, found.path, found.message, found.fix)
 
 
 def _catalogue_problems(inv: LoadedInventory) -> Iterator[Problem]:
