@@ -58,8 +58,17 @@ def test_playbook_syntax(playbook: str, env: str) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def role_dirs() -> list[Path]:
+    """Every role: roles/<role>, or roles/<tier>/<role> for roles grouped by tier (Kubespray's layout).
+    A folder with tasks/ is a role; one without is a tier."""
+    found = []
+    for top in sorted(p for p in (ROOT / "roles").iterdir() if p.is_dir()):
+        found += [top] if (top / "tasks").is_dir() else sorted(p for p in top.iterdir() if (p / "tasks").is_dir())
+    return found
+
+
 def test_every_role_has_argument_specs() -> None:
-    roles = sorted(p for p in (ROOT / "roles").iterdir() if p.is_dir())
+    roles = role_dirs()
     assert roles
-    missing = [r.name for r in roles if not (r / "meta" / "argument_specs.yml").is_file()]
+    missing = [str(r.relative_to(ROOT)) for r in roles if not (r / "meta" / "argument_specs.yml").is_file()]
     assert not missing, f"roles without meta/argument_specs.yml: {missing}"
