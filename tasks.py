@@ -109,13 +109,14 @@ def test(c, tier="all", pytest_args=""):
         "env": ENV_HELP + ", or 'all'",
         "inventories": INV_HELP,
         "out": "directory to write to (repos/<project>-deploy/, <env>/argocd/, <env>/argocd-values.yaml)",
+        "configs": "instead: every host's config files as the roles would write them (<env>/hosts/<host>/<path>)",
     }
 )
-def render(c, env, out="rendered", inventories=None):
-    """Write the GitOps layout: deploy repos, each environment's Argo CD objects and chart values."""
+def render(c, env, out="rendered", inventories=None, configs=False):
+    """Write the GitOps layout (deploy repos, Argo CD objects, values), or with --configs every host's config files."""
     from dockyard.gitops import cli as gitops  # noqa: PLC0415
 
-    _exit(gitops.render(ROOT, inventories, env, out))
+    _exit(gitops.render(ROOT, inventories, env, out, configs=configs))
 
 
 @task(

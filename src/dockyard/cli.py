@@ -152,7 +152,23 @@ def bootstrap(
         out("preflight: skipped (--skip-preflight)")
     elif (rc := _preflight(inv, platform)) != 0:
         return rc
-    cmd = playbook.command(root, inv.sources, BOOTSTRAP_PLAYBOOK, check=check, diff=check, tags=tags, limit=limit)
+    vault_file = secrets.vault_path(inv.tree, env)
+    if not check:
+        from dockyard import secret_registry  # noqa: PLC0415
+
+        created = secret_registry.ensure(secrets.Vault.open(inv.tree, env, state_dir(root)))
+        if created:
+            out(f"vault: generated {', '.join(created)} in {vault_file}")
+    cmd = playbook.command(
+        root,
+        inv.sources,
+        BOOTSTRAP_PLAYBOOK,
+        check=check,
+        diff=check,
+        tags=tags,
+        limit=limit,
+        extra_vars={"dockyard_vault_file": str(vault_file.resolve())},
+    )
     out(("plan" if check else "bootstrap") + ": " + " ".join(cmd))
     rc = playbook.run(cmd, root)
     if rc != 0:

@@ -59,16 +59,20 @@ def test_playbook_syntax(playbook: str, env: str) -> None:
 
 
 def role_dirs() -> list[Path]:
-    """Every role: roles/<role>, or roles/<tier>/<role> for roles grouped by tier (Kubespray's layout).
-    A folder with tasks/ is a role; one without is a tier."""
-    found = []
-    for top in sorted(p for p in (ROOT / "roles").iterdir() if p.is_dir()):
-        found += [top] if (top / "tasks").is_dir() else sorted(p for p in top.iterdir() if (p / "tasks").is_dir())
-    return found
+    """Every role: roles/<role>, or roles/<tier>/<role> for the tiers on roles_path (tools, kubernetes)."""
+    return sorted(p.parent.parent for p in (ROOT / "roles").glob("**/tasks/main.yml"))
 
 
-def test_every_role_has_argument_specs() -> None:
+def test_every_role_has_argument_specs_and_defaults() -> None:
     roles = role_dirs()
     assert roles
     missing = [str(r.relative_to(ROOT)) for r in roles if not (r / "meta" / "argument_specs.yml").is_file()]
     assert not missing, f"roles without meta/argument_specs.yml: {missing}"
+    no_defaults = [str(r.relative_to(ROOT)) for r in roles if not (r / "defaults" / "main.yml").is_file()]
+    assert not no_defaults, f"roles without defaults/main.yml: {no_defaults}"
+
+
+def test_role_tiers_are_on_roles_path() -> None:
+    configured = next(line for line in (ROOT / "ansible.cfg").read_text().splitlines() if line.startswith("roles_path"))
+    tiers = {f"./roles/{r.parent.name}" for r in role_dirs() if r.parent.name != "roles"}
+    assert tiers <= set(configured.split("=", 1)[1].strip().split(":")), configured

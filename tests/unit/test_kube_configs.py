@@ -1,7 +1,8 @@
 """Every kubeadm, kubelet and kube-proxy configuration the cluster roles render validates against the
 strict schemas built from ../shared/reference/kubeadm (tests/kube_schema.py): a single control plane,
 HA with each API endpoint mode, and the JoinConfiguration. Rendered by the roles' own configs.yml
-(tests/unit/render/kube_configs.yml), no host touched."""
+through `invoke render --configs`'s playbook (playbooks/render_configs.yml) plus the JoinConfiguration
+template (tests/unit/render/join_configs.yml), no host touched."""
 
 from __future__ import annotations
 
@@ -50,14 +51,15 @@ def render(tmp: Path, groups: dict[str, dict[str, str]], spec: dict[str, Any]) -
             str(tree / "platform"),
             "-i",
             str(env),
-            str(RENDER / "kube_configs.yml"),
+            "-e",
+            f"dockyard_render_root={out}",
+            str(ROOT / "playbooks" / "render_configs.yml"),
+            str(RENDER / "join_configs.yml"),
         ],
         cwd=ROOT,
         env={
             **os.environ,
             "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-            "ANSIBLE_ACTION_PLUGINS": f"{RENDER / 'action_plugins'}{os.pathsep}{ROOT / 'plugins' / 'action'}",
-            "DOCKYARD_RENDER_OUT": str(out),
             "ANSIBLE_CACHE_PLUGIN": "memory",
         },
         capture_output=True,
@@ -207,7 +209,8 @@ def test_versions_are_held(rendered: tuple[str, Path]) -> None:
 
 def test_secret_bearing_files_are_private(rendered: tuple[str, Path]) -> None:
     _, out = rendered
-    assert (out / "cp-1" / "etc/kubernetes/kubeadm/config.yaml.mode").read_text() == "0600"
+    for path in ("cp-1/etc/kubernetes/kubeadm/config.yaml", "worker-1/etc/kubernetes/kubeadm/join.yaml"):
+        assert (out / path).stat().st_mode & 0o777 == 0o600, path
 
 
 def test_calico_kustomization(rendered: tuple[str, Path]) -> None:

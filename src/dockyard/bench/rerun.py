@@ -30,7 +30,7 @@ def _defaults_cfg(root: Path, path: Path) -> Path:
     """Ansible's defaults, plus only what is needed to find Dockyard's roles and plugins."""
     path.write_text(
         "[defaults]\n"
-        f"roles_path = {root / 'roles'}\n"
+        f"roles_path = {root / 'roles'}:{root / 'roles' / 'tools'}:{root / 'roles' / 'kubernetes'}\n"
         f"library = {root / 'plugins' / 'modules'}\n"
         f"lookup_plugins = {root / 'plugins' / 'lookup'}\n"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dockyard import cli, secrets
+from dockyard import cli, host_configs, secrets
 from dockyard.gitops import gitlab_mr, settings
 from dockyard.gitops import promote as promotion
 from dockyard.gitops import render as rendering
@@ -16,12 +16,14 @@ from dockyard.spec.model import Platform
 
 
 @cli.guarded
-def render(root: Path, inventories: str | None, env: str, out: str) -> int:
+def render(root: Path, inventories: str | None, env: str, out: str, *, configs: bool = False) -> int:
     tree = cli.inventory_tree(root, inventories)
     envs = tree.environments() if env == "all" else [env]
     if not envs:
         raise InvalidInput(f"{tree.root}: no environments (each is a folder holding hosts.yml)")
     out_dir = Path(out) if Path(out).is_absolute() else Path.cwd() / out
+    if configs:
+        return _render_configs(root, inventories, envs, out_dir)
     layouts: list[rendering.EnvLayout] = []
     platform: Platform | None = None
     for name in envs:
@@ -46,6 +48,19 @@ def render(root: Path, inventories: str | None, env: str, out: str) -> int:
         f"render OK: {out_dir}: {report.written} file(s) written, {report.unchanged} unchanged, "
         f"{report.removed} removed ({len(platform.projects)} deploy repo(s), {len(layouts)} environment(s))"
     )
+    return 0
+
+
+def _render_configs(root: Path, inventories: str | None, envs: list[str], out_dir: Path) -> int:
+    """Every host's configuration files, as the roles would write them (dockyard.host_configs)."""
+    loaded = [cli.load(root, inventories, name)[0] for name in envs]  # every env validates before anything is written
+    total = 0
+    for inv in loaded:
+        files = host_configs.render(root, inv, out_dir)
+        hosts = {p.relative_to(host_configs.hosts_dir(out_dir, inv.env)).parts[0] for p in files}
+        cli.out(f"render --configs: env {inv.env}: {len(files)} file(s) for {len(hosts)} host(s)")
+        total += len(files)
+    cli.out(f"render --configs OK: {out_dir}: {total} host file(s) in <env>/hosts/<host>/<path>")
     return 0
 
 

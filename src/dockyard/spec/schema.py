@@ -315,6 +315,8 @@ SPEC: dict[str, Any] = {
         # The product's catalogue with the inventory's overrides merged (dockyard.catalogue.merged).
         "dockyard_catalogue": {"type": "object", "additionalProperties": COMPONENT},
         "dockyard_state_dir": {"type": "string"},
+        # Set by invoke for each run: the vault file the dockyard_vault action writes.
+        "dockyard_vault_file": {"type": "string"},
         # The vault (group_vars/all/vault.yml, Ansible-Vault encrypted), written by dockyard.secrets.
         "dockyard_secrets": {"type": "object", "additionalProperties": {"type": "string"}},
         "dockyard_preflight_minimums": {
