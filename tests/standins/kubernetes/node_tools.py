@@ -8,7 +8,6 @@ the flags kubeadm's drop-in passes (kubernetes/release 10-kubeadm.conf)."""
 
 from __future__ import annotations
 
-import json
 import zipfile
 from pathlib import Path
 
@@ -81,7 +80,7 @@ def build_version_only(out_path: Path, tool: str, version: str) -> Built:
         if tool == "kubectl"
         else {"": {"flags": {"--version": False}, "args": (0, 0)}}
     )
-    main = VERSION_ONLY_MAIN.replace("__SPEC__", json.dumps(spec)).replace("__TOOL__", tool)
+    main = VERSION_ONLY_MAIN.replace("__SPEC__", repr(spec)).replace("__TOOL__", tool)
     return zipapp(out_path, main.replace("__VERSION__", version))
 
 
