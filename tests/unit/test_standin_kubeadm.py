@@ -177,3 +177,25 @@ def test_refuses_unknown_fields_and_flags(kubeadm: Path, node: Path) -> None:
     assert flag.returncode == 2 and "stand-in: unsupported kubeadm init flag --skip-preflight" in flag.stderr
     calls = [json.loads(line) for line in (node / "var/log/dockyard-standin/calls.jsonl").read_text().splitlines()]
     assert [c["argv"][0] for c in calls] == ["init", "init"]
+
+
+def test_node_tool_standins(tmp_path: Path) -> None:
+    from tests.standins.kubernetes.node_tools import build_kubelet, build_version_only  # noqa: PLC0415
+
+    env = {**os.environ, "DOCKYARD_STANDIN_LOG": str(tmp_path / "calls.jsonl")}
+
+    def call(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["/usr/bin/python3", str(path), *args], env=env, capture_output=True, text=True, check=False
+        )
+
+    crictl = build_version_only(tmp_path / "crictl", "crictl", "1.35.0").path
+    assert call(crictl, "--version").stdout == "crictl v1.35.0 (stand-in)\n"
+    assert call(crictl, "pull", "x").returncode == 2
+    kubelet = build_kubelet(tmp_path / "kubelet", "1.35.1").path
+    assert call(kubelet, "--version").stdout == "Kubernetes v1.35.1 (stand-in)\n"
+    assert "unsupported kubelet  flag --bogus" in call(kubelet, "--bogus").stderr
+    missing = call(kubelet, "--config", str(tmp_path / "none.yaml"))
+    assert missing.returncode == 1 and "failed to load kubelet config file" in missing.stderr
+    logged = [json.loads(line)["tool"] for line in (tmp_path / "calls.jsonl").read_text().splitlines()]
+    assert logged == ["crictl", "crictl", "kubelet", "kubelet", "kubelet"]
