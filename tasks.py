@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from invoke import Exit, task
+from invoke import Collection, Exit, Task, task
 
 from dockyard import cli
 
@@ -39,11 +39,23 @@ def preflight(c, env, inventories=None):
         "tags": "only run these phases/tags (comma separated)",
         "limit": "only these hosts or groups",
         "skip-preflight": "do not run preflight first",
+        "allow-partial": "exit 0 even when parts the spec asks for were not done (the summary lists them)",
     }
 )
-def bootstrap(c, env, inventories=None, check=False, tags=None, limit=None, skip_preflight=False):
-    """Validate, preflight, run playbooks/bootstrap.yml phase by phase, then seed."""
-    _exit(cli.bootstrap(ROOT, inventories, env, check=check, tags=tags, limit=limit, skip_preflight=skip_preflight))
+def bootstrap(c, env, inventories=None, check=False, tags=None, limit=None, skip_preflight=False, allow_partial=False):
+    """Validate, preflight, run playbooks/bootstrap.yml phase by phase, seed, then print a summary."""
+    _exit(
+        cli.bootstrap(
+            ROOT,
+            inventories,
+            env,
+            check=check,
+            tags=tags,
+            limit=limit,
+            skip_preflight=skip_preflight,
+            allow_partial=allow_partial,
+        )
+    )
 
 
 @task(
@@ -56,7 +68,7 @@ def bootstrap(c, env, inventories=None, check=False, tags=None, limit=None, skip
 )
 def hosts(c, action, count=None, purge_image=False):
     """Local test hosts (systemd Debian containers) and inventories/local: up, down, status."""
-    _exit(cli.hosts(ROOT, action, int(count) if count else None, purge_image))
+    _exit(cli.hosts(ROOT, action, count, purge_image))
 
 
 @task(help={"env": ENV_HELP, "inventories": INV_HELP, "tags": "only these phases/tags", "limit": "only these hosts"})
@@ -78,8 +90,7 @@ def bench(c, what, option=None):
         for name, text in benchmarks.available().items():
             print(f"{name:12} {text}")
         return
-    options = dict(o.split("=", 1) for o in option or [])
-    _exit(cli.guarded(benchmarks.run)(what, ROOT, options))
+    _exit(cli.bench(benchmarks.run, what, ROOT, option or []))
 
 
 TIERS = {
@@ -152,3 +163,78 @@ def seed(c, env, inventories=None, dry_run=False, prune=False, rotate=False, dee
     from dockyard.seed.cli import seed_command  # noqa: PLC0415
 
     _exit(seed_command(ROOT, inventories, env, dry_run=dry_run, prune=prune, rotate=rotate, deep=deep, as_json=json))
+
+
+# `invoke bundle.keygen`, `invoke bundle.build --out DIR`, `invoke bundle.verify DIR`: invoke's own
+# subcommand form (a namespace), so verify can take the bundle directory as a positional argument.
+BUNDLE_HELP = {
+    "out": "the bundle directory to write (resumable: a rerun fetches only what is missing)",
+    "env": "an environment, or 'all' (default)",
+    "only": "only these components (comma separated)",
+    "since": "a delta against this base bundle's manifest.yaml (only new or changed artefacts)",
+    "split": "also cut the bundle into parts of this size (e.g. 4G), each with its own sha256",
+    "pin-unknown": "fetch artefacts without a published sha256/digest and write trust-on-first-use pins to FILE",
+    "key": "the Ed25519 signing key (default .dockyard/bundle-signing.key)",
+    "workers": "parallel downloads (default 4)",
+    "inventories": INV_HELP,
+}
+
+
+@task(name="keygen", help={"key": BUNDLE_HELP["key"], "force": "replace an existing key"})
+def bundle_keygen(c, key=None, force=False):
+    """Make the bundle signing key (Ed25519, 0600) and print the public key for the inventory."""
+    from dockyard.bundle import cli as bundles  # noqa: PLC0415
+
+    _exit(bundles.keygen(ROOT, key, force))
+
+
+@task(name="build", help=BUNDLE_HELP)
+def bundle_build(
+    c, out=None, env="all", only=None, since=None, split=None, pin_unknown=None, key=None, workers=4, inventories=None
+):
+    """Fetch every artefact an environment needs once, verify each sha256, write and sign the bundle."""
+    from dockyard.bundle import cli as bundles  # noqa: PLC0415
+
+    _exit(
+        bundles.build(
+            ROOT, inventories=inventories, out=out, env=env, only=only, since=since, split_size=split,
+            pin_unknown=pin_unknown, key=key, workers=int(workers),
+        )
+    )  # fmt: skip
+
+
+@task(
+    name="verify",
+    positional=["path"],
+    help={
+        "path": "the bundle directory",
+        "env": "environment whose inventory holds dockyard_bundle_public_key (default: the first)",
+        "public-key": "the builder's public key file instead of the inventory's dockyard_bundle_public_key",
+        "workers": "hashing threads",
+        "inventories": INV_HELP,
+    },
+)
+def bundle_verify(c, path, env=None, public_key=None, workers=None, inventories=None):
+    """Check a bundle: the manifest's signature, then every file re-hashed (missing, extra, altered)."""
+    from dockyard.bundle import cli as bundles  # noqa: PLC0415
+
+    _exit(
+        bundles.verify(
+            ROOT, path, inventories=inventories, env=env, public_key=public_key,
+            workers=int(workers) if workers else None,
+        )
+    )  # fmt: skip
+
+
+def __getattr__(name: str) -> Collection:
+    """invoke's root namespace ``ns``, made only when invoke asks for it, so every task of this file
+    (wherever it is defined) is in it: the top-level tasks, and the bundle tasks as ``bundle.*``."""
+    if name != "ns":
+        raise AttributeError(name)
+    bundle_tasks = (bundle_keygen, bundle_build, bundle_verify)
+    root = Collection()
+    for obj in list(globals().values()):
+        if isinstance(obj, Task) and all(obj is not t for t in bundle_tasks):
+            root.add_task(obj)
+    root.add_collection(Collection("bundle", *bundle_tasks))
+    return root

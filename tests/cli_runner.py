@@ -12,9 +12,13 @@ ROOT = Path(__file__).resolve().parents[1]
 INVOKE = str(Path(sys.executable).parent / "invoke")
 
 
-def invoke(*args: str, cwd: Path = ROOT, timeout: int = 120) -> subprocess.CompletedProcess[str]:
+def invoke(
+    *args: str, cwd: Path = ROOT, timeout: int = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    extra = env or {}
     env = {k: v for k, v in os.environ.items() if k != "ANSIBLE_CONFIG"}
     env["ANSIBLE_NOCOLOR"] = "1"
+    env.update(extra)
     return subprocess.run(
         [INVOKE, "-r", str(ROOT), *args], cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=timeout
     )

@@ -84,6 +84,13 @@ def test_image(docker_engine: Path) -> str:
 
 
 @pytest.fixture
+def operator_root(isolated_root: Path) -> Path:
+    """An isolated root that also has the repository's playbooks (the phases are read from there)."""
+    (isolated_root / "playbooks").symlink_to(ROOT / "playbooks")
+    return isolated_root
+
+
+@pytest.fixture
 def isolated_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A throwaway repository root: its .dockyard state (vault password, pki, kubeconfigs) is the test's own."""
     from dockyard import secrets  # noqa: PLC0415

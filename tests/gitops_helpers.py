@@ -42,3 +42,28 @@ def helm_template(chart: Path, release: str, namespace: str, *values: Path, sets
 
 def tree_bytes(base: Path) -> dict[str, bytes]:
     return {p.relative_to(base).as_posix(): p.read_bytes() for p in sorted(base.rglob("*")) if p.is_file()}
+
+
+def git(*args: str, cwd: Path | None = None) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def deploy_remote(tmp_path: Path, platform: Any, dev_tag: str = "sha-1f2e3d4") -> Path:
+    """A bare deploy repository as seed leaves it: the generated files on ``main`` with dev's cart at
+    ``dev_tag``, and for each manual-sync environment its branch ``env/<env>`` made from ``main``."""
+    from dockyard.gitops import deploy_repo  # noqa: PLC0415
+
+    bare = tmp_path / "shop-deploy.git"
+    git("init", "--quiet", "--bare", "--initial-branch=main", str(bare))
+    work = tmp_path / "seed"
+    git("clone", "--quiet", str(bare), str(work))
+    for rel, content in deploy_repo.deploy_repo_files(platform, platform.projects[0]).items():
+        (work / rel).parent.mkdir(parents=True, exist_ok=True)
+        (work / rel).write_bytes(content)
+    dev = work / deploy_repo.values_path("dev", "cart")
+    dev.write_bytes(deploy_repo.with_image_tag(dev.read_bytes(), "x", dev_tag))
+    git("add", "-A", cwd=work)
+    git("-c", "user.name=seed", "-c", "user.email=seed@example.com", "commit", "--quiet", "-m", "seed", cwd=work)
+    branches = [f"HEAD:refs/heads/{e.deploy_branch}" for e in platform.environments.values() if not e.automated]
+    git("push", "--quiet", "origin", "HEAD:refs/heads/main", *branches, cwd=work)
+    return bare

@@ -226,5 +226,10 @@ def mirror_file_url(url: str, mirror_fqdn: str | None) -> str:
     """``https://dl.k8s.io/release/v1.35.1/bin/linux/amd64/kubeadm`` ->
     ``https://<mirror>/files/dl.k8s.io/release/v1.35.1/bin/linux/amd64/kubeadm``: the mirror keeps
     the upstream host and path, so any upstream URL maps to its mirror URL mechanically."""
+    return f"https://{mirror_fqdn}/{mirror_file_path(url)}"
+
+
+def mirror_file_path(url: str) -> str:
+    """``files/<upstream host>/<upstream path>``: where the mirror (and the bundle) keep a file."""
     parts = urlsplit(url)
-    return f"https://{mirror_fqdn}/files/{parts.netloc}{parts.path}"
+    return f"files/{parts.netloc}{parts.path}"

@@ -6,12 +6,14 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import ParamSpec
 
-from dockyard import catalogue, inventory, playbook, preflight, secrets
-from dockyard.problems import DockyardError, InvalidInput, SpecInvalid
+from dockyard import catalogue, inventory, phases, playbook, preflight, secrets, summary
+from dockyard.problems import EXIT_FAILED, DockyardError, InvalidInput, SpecInvalid, one_line
 from dockyard.spec.model import Platform
 from dockyard.spec.validate import validate as validate_spec
 
@@ -32,11 +34,15 @@ def guarded(fn: Callable[P, int]) -> Callable[P, int]:
             return exc.exit_code
         except DockyardError as exc:
             for line in exc.lines():
-                err(f"error: {line}")
+                err(f"error: {one_line(line)}")
             return exc.exit_code
         except KeyboardInterrupt:
             err("interrupted")
             return 130
+        except OSError as exc:  # a file the command had to write or read: one line, no traceback
+            where = exc.filename or "(file)"
+            err(f"error: {where}: {exc.strerror or exc} (check the path and its permissions)")
+            return EXIT_FAILED
 
     return wrapper
 
@@ -59,28 +65,53 @@ def state_dir(root: Path) -> Path:
     return root / ".dockyard"
 
 
-def use_project_config(root: Path) -> None:
+def require_writable_dir(path: Path, option: str) -> None:
+    """Refuse, before anything is written, an output folder that cannot be one: a file, a folder
+    under a file, or a place this user cannot write to."""
+    if path.exists() and not path.is_dir():
+        raise InvalidInput(f"{option} {path}: is a file, not a folder (give a folder to write into)")
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InvalidInput(f"{option} {path}: {existing} is a file, so the folder cannot be made (give another path)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InvalidInput(f"{option} {path}: {existing} is not writable by this user (give a folder you can write)")
+    try:  # root passes os.access everywhere; a read-only file system still refuses
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise InvalidInput(
+            f"{option} {path}: cannot write in {existing}: {exc.strerror} (give another folder)"
+        ) from None
+
+
+def use_project_config(root: Path, tree: inventory.InventoryTree | None = None, *, writes: bool = True) -> None:
     """Make in-process Ansible code, and every ansible-playbook started from here, read the
-    project's ansible.cfg and the vault password."""
+    project's ansible.cfg and the vault password (never a new one while the tree has a vault;
+    none made at all by a command that only reads: ``writes`` False)."""
     os.environ.setdefault("ANSIBLE_CONFIG", str(root / "ansible.cfg"))
-    secrets.use_password_file(state_dir(root))
+    secrets.use_password_file(state_dir(root), secrets.vaults_in(tree) if tree else (), create=writes)
 
 
-def load(root: Path, inventories: str | None, env: str) -> tuple[inventory.LoadedInventory, Platform]:
-    use_project_config(root)
+def load(
+    root: Path, inventories: str | None, env: str, *, writes: bool = True
+) -> tuple[inventory.LoadedInventory, Platform]:
+    """Load and validate an environment. ``writes``: the command may write the vault later."""
     tree = inventory_tree(root, inventories)
+    use_project_config(root, tree, writes=writes)
     if env == "local" and env not in tree.environments():
         raise InvalidInput(
             f"unknown environment 'local': {tree.root / 'local'} does not exist yet "
             f"(run `invoke hosts up`, or `invoke bootstrap --env local` which does it first)"
         )
     inv = inventory.load(tree, env)
-    return inv, validate_spec(inv)
+    return inv, validate_spec(inv, root)
 
 
 @guarded
 def validate(root: Path, inventories: str | None, env: str) -> int:
-    inv, platform = load(root, inventories, env)
+    inv, platform = load(root, inventories, env, writes=False)
     hosts = len(inv.hosts)
     projects = len(platform.projects_in(env))
     overrides = catalogue.overrides_in_force(inv.catalogue_overrides)
@@ -94,7 +125,7 @@ def validate(root: Path, inventories: str | None, env: str) -> int:
 
 @guarded
 def run_preflight(root: Path, inventories: str | None, env: str) -> int:
-    inv, platform = load(root, inventories, env)
+    inv, platform = load(root, inventories, env, writes=False)
     return _preflight(inv, platform)
 
 
@@ -111,11 +142,16 @@ def _preflight(inv: inventory.LoadedInventory, platform: Platform) -> int:
 
 
 @guarded
-def hosts(root: Path, action: str, count: int | None = None, purge_image: bool = False) -> int:
+def hosts(root: Path, action: str, count: str | int | None = None, purge_image: bool = False) -> int:
     from dockyard.localhosts import hosts as local  # noqa: PLC0415
 
+    if action not in ("up", "down", "status"):
+        raise InvalidInput(f"unknown action '{action}' (use up, down or status)")
+    number = _count(count, local.MAX_COUNT)
+    if number is not None and action != "up":
+        raise InvalidInput(f"--count: only for `hosts up` (not `hosts {action}`)")
     if action == "up":
-        local.up(root, state_dir(root), count or local.DEFAULT_COUNT, say=out)
+        local.up(root, state_dir(root), number or local.DEFAULT_COUNT, say=out)
     elif action == "down":
         local.down(root, state_dir(root), purge_image=purge_image, say=out)
     elif action == "status":
@@ -123,6 +159,31 @@ def hosts(root: Path, action: str, count: int | None = None, purge_image: bool =
     else:
         raise InvalidInput(f"unknown action '{action}' (use up, down or status)")
     return 0
+
+
+def _count(value: str | int | None, most: int) -> int | None:
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    if not text.isdigit() or not 1 <= int(text) <= most:
+        raise InvalidInput(f"--count {value}: not a number of hosts (give 1 to {most})")
+    return int(text)
+
+
+def options(pairs: list[str], flag: str = "--option") -> dict[str, str]:
+    """NAME=VALUE pairs from a repeatable option, one clear error for a malformed one."""
+    result: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInput(f"{flag} {pair!r}: expected NAME=VALUE (for example {flag} hosts=3)")
+        result[name.strip()] = value
+    return result
+
+
+@guarded
+def bench(run: Callable[[str, Path, dict[str, str]], int], what: str, root: Path, pairs: list[str]) -> int:
+    return run(what, root, options(pairs))
 
 
 def _is_local_lab(root: Path, inventories: str | None, env: str) -> bool:
@@ -141,17 +202,26 @@ def bootstrap(
     tags: str | None = None,
     limit: str | None = None,
     skip_preflight: bool = False,
+    allow_partial: bool = False,
 ) -> int:
+    wanted_tags = phases.check_tags(root, tags)  # before anything is written (hosts up writes)
     if _is_local_lab(root, inventories, env):
         from dockyard.localhosts import hosts as local  # noqa: PLC0415
 
         local.up(root, state_dir(root), say=out)  # idempotent: reuses running hosts
     inv, platform = load(root, inventories, env)
+    phases.check_limit(limit, inv.hosts, inv.groups)
     out(f"validate OK: env {env}")
     if skip_preflight:
         out("preflight: skipped (--skip-preflight)")
     elif (rc := _preflight(inv, platform)) != 0:
         return rc
+    known = phases.phases(root)
+    result = summary.Summary(env, check=check)
+    result.not_selected = [p.name for p in known if wanted_tags and not p.tags & set(wanted_tags)]
+    skip_phases = _skipped_phases(inv, [p.name for p in known])
+    for name, reason in skip_phases.items():
+        result.skip(name, "phase", f"dockyard_skip_phases: {reason}")
     vault_file = secrets.vault_path(inv.tree, env)
     if not check:
         from dockyard import secret_registry  # noqa: PLC0415
@@ -166,28 +236,74 @@ def bootstrap(
         check=check,
         diff=check,
         tags=tags,
+        skip_tags=",".join(skip_phases) or None,
         limit=limit,
         extra_vars={"dockyard_vault_file": str(vault_file.resolve())},
     )
     out(("plan" if check else "bootstrap") + ": " + " ".join(cmd))
-    rc = playbook.run(cmd, root)
+    with tempfile.TemporaryDirectory(prefix="dockyard-phases-") as work:
+        report = Path(work) / "phases.json"
+        rc = playbook.run(cmd, root, {summary.REPORT_ENV: str(report)})
+        result.phases, skipped = summary.read_phase_report(report)
+    for item in skipped:
+        result.skip(item.phase, item.part, item.reason)
     if rc != 0:
         err(f"bootstrap FAILED: ansible-playbook exited {rc}")
         return rc
+    for item in summary.unplanned_parts(platform, [p.name for p in known], root) if not wanted_tags else []:
+        result.skip(item.phase, item.part, item.reason)  # a --tags run asked for less on purpose
+    seed_rc = 0
     if check:
         out("seed: skipped: check mode changes nothing (invoke seed --dry-run shows the seed plan)")
-        return 0
-    from dockyard.seed.cli import seed_after_bootstrap  # noqa: PLC0415 (seed imports this module)
+    elif "seed" in skip_phases:
+        out(f"seed: SKIPPED: dockyard_skip_phases: {skip_phases['seed']}")
+    elif not wanted_tags or "seed" in wanted_tags:
+        from dockyard.seed.cli import seed_after_bootstrap  # noqa: PLC0415 (seed imports this module)
 
-    return seed_after_bootstrap(root, inv, platform)
+        started = time.monotonic()
+        seed_rc = seed_after_bootstrap(root, inv, platform, summary=result)
+        result.phases.append(summary.PhaseRun("seed", time.monotonic() - started, None))
+    else:
+        result.not_selected.append("seed")
+    _describe_platform(root, inv, platform, result)
+    for line in result.lines(allow_partial):
+        out(line)
+    return seed_rc or result.exit_code(allow_partial)
+
+
+def _skipped_phases(inv: inventory.LoadedInventory, known: list[str]) -> dict[str, str]:
+    """``dockyard_skip_phases`` (phase -> why), in phase order: left out of the run, and counted as not done."""
+    wanted = inv.spec.get("dockyard_skip_phases") or {}
+    return {name: str(wanted[name]) for name in [*known, "seed"] if name in wanted}
+
+
+def _describe_platform(root: Path, inv: inventory.LoadedInventory, platform: Platform, result: summary.Summary) -> None:
+    result.endpoints = summary.endpoints(platform, inv.env, bool(inv.groups.get("mirror")))
+    result.versions = summary.versions(inv.spec.get("dockyard_catalogue"))
+    vault = secrets.Vault.open(inv.tree, inv.env, state_dir(root))
+    result.credentials = summary.credentials(vault.keys(), vault.path)
 
 
 @guarded
 def plan(root: Path, inventories: str | None, env: str, *, tags: str | None = None, limit: str | None = None) -> int:
     import subprocess  # noqa: PLC0415
 
-    inv, _platform = load(root, inventories, env)
-    cmd = playbook.command(root, inv.sources, BOOTSTRAP_PLAYBOOK, check=True, diff=True, tags=tags, limit=limit)
+    phases.check_tags(root, tags)
+    inv, _platform = load(root, inventories, env, writes=False)
+    phases.check_limit(limit, inv.hosts, inv.groups)
+    skip_phases = _skipped_phases(inv, [p.name for p in phases.phases(root)])
+    cmd = playbook.command(
+        root,
+        inv.sources,
+        BOOTSTRAP_PLAYBOOK,
+        check=True,
+        diff=True,
+        tags=tags,
+        skip_tags=",".join(skip_phases) or None,
+        limit=limit,
+    )
+    for name, reason in skip_phases.items():
+        out(f"plan: phase {name} left out: dockyard_skip_phases: {reason}")
     proc = subprocess.run(
         cmd,
         cwd=root,

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from dockyard import catalogue
+from dockyard import catalogue, inventory_files
 from dockyard.problems import InvalidInput, Problem, SpecInvalid
 
 PLATFORM = "platform"
@@ -88,6 +88,9 @@ def _read_yaml(path: Path) -> Any:
         with path.open(encoding="utf-8") as fh:
             return yaml.safe_load(fh)
     except yaml.YAMLError as exc:
+        problems = inventory_files.check_file(path, None, str(path))  # the same words as every other file
+        if problems:
+            raise InvalidInput(str(problems[0])) from None
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         problem = getattr(exc, "problem", exc)
@@ -125,6 +128,10 @@ class Host:
     @property
     def address(self) -> str:
         return str(self.get("ansible_host") or self.name)
+
+    def origin(self, key: str) -> str | None:
+        """The file (and line) that set this host variable, when Ansible recorded it."""
+        return _origin_tag(self._vars[key]) if key in self._vars else None
 
 
 @dataclass
@@ -211,6 +218,9 @@ def _plain(value: Any) -> Any:
 def load(tree: InventoryTree, env: str) -> LoadedInventory:
     """Load an environment the way ansible-playbook does: inventory plugins, group_vars, templating."""
     sources = tree.sources(env)
+    file_problems = inventory_files.check(sources)
+    if file_problems:
+        raise SpecInvalid(file_problems)
     # Imported here: ansible reads its configuration (ANSIBLE_CONFIG) at import time.
     from ansible.errors import AnsibleError  # noqa: PLC0415
     from ansible.inventory.manager import InventoryManager  # noqa: PLC0415
@@ -273,7 +283,9 @@ def _template_each(
         try:
             result[key] = _plain(templar.template(value))
         except error_type as exc:
-            problems.append((key, f"cannot be templated: {_first_line(exc)}"))
+            # Never echo a template of the vault: its text is the secret.
+            detail = "(details hidden: a vault value)" if key == inventory_files.VAULT_VAR else _first_line(exc)
+            problems.append((key, f"cannot be templated: {detail}"))
     return result, problems
 
 

@@ -2,12 +2,20 @@
 
 Layout of the PKI directory (``<state_dir>/pki``, mode 0700):
 
-* ``ca.crt`` (0644) and ``ca.key`` (0600): the CA, created once;
+* ``ca.crt`` (0644) and ``ca.key`` (0600, encrypted with a passphrase kept in the vault,
+  ``pki.ca-key-passphrase``): the CA, created once. Its certificate carries X.509 name constraints
+  (critical): it can only vouch for names under the platform's domain and for the hosts' addresses,
+  although it sits in every host's trust store;
 * ``certs/<name>.crt`` (0644) and ``certs/<name>.key`` (0600): one server certificate per service
   name, with its DNS names (and IP addresses) as SANs.
 
 A server certificate is issued again only when its SANs change, it was not signed by this CA, or
 it expires within the renewal window. Keys never leave the files they are written to.
+
+Migration: when the wanted name constraints differ from the CA certificate's (an older lab had
+none, or hosts were added), the CA certificate is signed again with the same key and subject.
+Certificates chain by issuer name and key, so every server certificate already issued still
+verifies and none is reissued; an unencrypted key is encrypted in place.
 """
 
 from __future__ import annotations
@@ -41,6 +49,34 @@ class CertRequest:
         return frozenset(self.dns_names), frozenset(str(ipaddress.ip_address(i)) for i in self.ip_addresses)
 
 
+class CaError(ValueError):
+    """The CA files cannot be used as they are (a one-line reason naming the file)."""
+
+
+@dataclass(frozen=True)
+class CaPolicy:
+    common_name: str
+    passphrase: bytes | None  # None: the key stays unencrypted (only tests and old callers)
+    permitted_dns: tuple[str, ...] = ()
+    permitted_ips: tuple[str, ...] = ()
+    validity_days: int = CA_VALIDITY_DAYS
+
+    def name_constraints(self) -> x509.NameConstraints | None:
+        if not self.permitted_dns and not self.permitted_ips:
+            return None
+        subtrees: list[x509.GeneralName] = [x509.DNSName(d) for d in sorted(set(self.permitted_dns))]
+        networks = sorted({ipaddress.ip_network(i) for i in self.permitted_ips}, key=lambda n: (n.version, n))
+        subtrees += [x509.IPAddress(n) for n in networks]
+        return x509.NameConstraints(permitted_subtrees=subtrees, excluded_subtrees=None)
+
+
+@dataclass
+class CaResult:
+    ca: CertificateAuthority
+    action: str  # create, update, noop
+    reason: str = ""
+
+
 @dataclass
 class CertResult:
     name: str
@@ -53,7 +89,7 @@ class CertResult:
 class CertificateAuthority:
     directory: Path
     cert: x509.Certificate
-    _key: ec.EllipticCurvePrivateKey = field(repr=False)
+    _key: ec.EllipticCurvePrivateKey | None = field(repr=False)
 
     @property
     def cert_path(self) -> Path:
@@ -65,6 +101,8 @@ class CertificateAuthority:
 
     def sign(self, request: CertRequest, validity_days: int = CERT_VALIDITY_DAYS) -> tuple[bytes, bytes]:
         """A new key and certificate for the request, as PEM (cert, key)."""
+        if self._key is None:
+            raise CaError(f"{self.directory / 'ca.key'}: not loaded (check mode signs nothing)")
         key = ec.generate_private_key(ec.SECP256R1())
         now = _now()
         dns, ips = request.sans()
@@ -90,37 +128,108 @@ class CertificateAuthority:
 
 
 def load_or_create_ca(
-    directory: Path, common_name: str, validity_days: int = CA_VALIDITY_DAYS
+    directory: Path,
+    common_name: str,
+    validity_days: int = CA_VALIDITY_DAYS,
+    *,
+    passphrase: bytes | None = None,
+    permitted_dns: tuple[str, ...] = (),
+    permitted_ips: tuple[str, ...] = (),
 ) -> tuple[CertificateAuthority, bool]:
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(directory, 0o700)
+    policy = CaPolicy(common_name, passphrase, tuple(permitted_dns), tuple(permitted_ips), validity_days)
+    result = ensure_ca(directory, policy)
+    return result.ca, result.action == "create"
+
+
+def ensure_ca(directory: Path, policy: CaPolicy, *, check: bool = False) -> CaResult:
+    """The CA, created once, kept in line with ``policy`` (name constraints, encrypted key)."""
     cert_path, key_path = directory / "ca.crt", directory / "ca.key"
-    if cert_path.exists() and key_path.exists():
-        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-        if not isinstance(key, ec.EllipticCurvePrivateKey):
-            raise ValueError(f"{key_path}: expected an EC key")
+    if not (cert_path.exists() and key_path.exists()):
+        if check:
+            return CaResult(CertificateAuthority(directory, _placeholder_cert(policy), None), "create", "new")
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(directory, 0o700)
+        key = ec.generate_private_key(ec.SECP384R1())
+        now = _now()
+        cert = _ca_cert(key, policy, now - dt.timedelta(minutes=5), now + dt.timedelta(days=policy.validity_days))
+        write_atomic(key_path, _key_pem(key, policy.passphrase), 0o600)
+        write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+        return CaResult(CertificateAuthority(directory, cert, key), "create", "new")
+    if not check:
+        os.chmod(directory, 0o700)
         os.chmod(key_path, 0o600)
-        return CertificateAuthority(directory, cert, key), False
-    key = ec.generate_private_key(ec.SECP384R1())
-    now = _now()
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    cert = (
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    key_pem = key_path.read_bytes()
+    encrypted = b"ENCRYPTED" in key_pem.split(b"\n", 1)[0]
+    reasons = []
+    if _constraints_of(cert) != policy.name_constraints():
+        reasons.append("name constraints changed: CA certificate signed again with the same key")
+    if policy.passphrase is not None and not encrypted:
+        reasons.append("key encrypted with the vault's passphrase")
+    if check:
+        action = "update" if reasons else "noop"
+        return CaResult(CertificateAuthority(directory, cert, None), action, "; ".join(reasons))
+    key = _load_key(key_path, key_pem, policy.passphrase if encrypted else None)
+    if reasons and reasons[0].startswith("name constraints"):
+        cert = _ca_cert(key, policy, cert.not_valid_before_utc, cert.not_valid_after_utc, subject=cert.subject)
+        write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    if policy.passphrase is not None and not encrypted:
+        write_atomic(key_path, _key_pem(key, policy.passphrase), 0o600)
+    return CaResult(CertificateAuthority(directory, cert, key), "update" if reasons else "noop", "; ".join(reasons))
+
+
+def _ca_cert(
+    key: ec.EllipticCurvePrivateKey,
+    policy: CaPolicy,
+    not_before: dt.datetime,
+    not_after: dt.datetime,
+    *,
+    subject: x509.Name | None = None,
+) -> x509.Certificate:
+    name = subject or x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, policy.common_name)])
+    builder = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=validity_days))
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_key_usage(key_cert_sign=True, crl_sign=True), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA384())
     )
-    write_atomic(key_path, _key_pem(key), 0o600)
-    write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
-    return CertificateAuthority(directory, cert, key), True
+    constraints = policy.name_constraints()
+    if constraints is not None:
+        builder = builder.add_extension(constraints, critical=True)
+    return builder.sign(key, hashes.SHA384())
+
+
+def _constraints_of(cert: x509.Certificate) -> x509.NameConstraints | None:
+    try:
+        return cert.extensions.get_extension_for_class(x509.NameConstraints).value
+    except x509.ExtensionNotFound:
+        return None
+
+
+def _load_key(path: Path, pem: bytes, passphrase: bytes | None) -> ec.EllipticCurvePrivateKey:
+    try:
+        key = serialization.load_pem_private_key(pem, password=passphrase)
+    except (ValueError, TypeError):
+        raise CaError(
+            f"{path}: cannot be decrypted with the passphrase in the vault (pki.ca-key-passphrase): "
+            f"restore the vault or the key from a backup"
+        ) from None
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise CaError(f"{path}: expected an EC key")
+    return key
+
+
+def _placeholder_cert(policy: CaPolicy) -> x509.Certificate:
+    """Check mode before the CA exists: a throwaway certificate so requests can be judged (all new)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = _now()
+    return _ca_cert(key, policy, now, now + dt.timedelta(days=1))
 
 
 def reissue_reason(
@@ -147,6 +256,8 @@ def reissue_reason(
     )
     if have != request.sans():
         return "SANs changed"
+    if not _within(ca.cert, *have):
+        return "outside the CA's name constraints"
     left = cert.not_valid_after_utc - _now()
     if left < dt.timedelta(days=renew_before_days):
         return f"expires in {max(left.days, 0)} days"
@@ -194,10 +305,24 @@ def _key_usage(*, key_agreement: bool = False, key_cert_sign: bool = False, crl_
     )
 
 
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+def _within(ca: x509.Certificate, dns: frozenset[str], ips: frozenset[str]) -> bool:
+    constraints = _constraints_of(ca)
+    if constraints is None:
+        return True
+    subtrees = constraints.permitted_subtrees or []
+    domains = [t.value.lower() for t in subtrees if isinstance(t, x509.DNSName)]
+    networks = [t.value for t in subtrees if isinstance(t, x509.IPAddress)]
+    dns_ok = all(any(d.lower() == c or d.lower().endswith("." + c) for c in domains) for d in dns)
+    ips_ok = all(any(ipaddress.ip_address(i) in n for n in networks) for i in ips)
+    return dns_ok and ips_ok
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey, passphrase: bytes | None = None) -> bytes:
+    """PKCS#8 PEM; encrypted (the library's best available scheme) when a passphrase is given."""
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
     )
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
 
 
 def _now() -> dt.datetime:

@@ -22,7 +22,12 @@ class Problem:
 
     def __str__(self) -> str:
         fix = f" ({self.fix})" if self.fix else ""
-        return f"{self.file}: {self.key}: {self.message}{fix}"
+        return one_line(f"{self.file}: {self.key}: {self.message}{fix}")
+
+
+def one_line(text: str) -> str:
+    """Control characters shown escaped, so a value ending in a newline cannot split the line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class DockyardError(Exception):

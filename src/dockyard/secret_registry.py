@@ -20,7 +20,10 @@ class Generated:
     make: Callable[[], str] = random_password
 
 
-GENERATED: dict[str, Generated] = {}
+CA_KEY_PASSPHRASE = "pki.ca-key-passphrase"  # noqa: S105 (a vault key's name)
+GENERATED: dict[str, Generated] = {
+    CA_KEY_PASSPHRASE: Generated("passphrase of the internal CA's private key (roles/internal_ca)"),
+}
 
 
 def missing(vault: Vault) -> list[str]:

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import os
 import secrets as _random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import yaml
 
 from dockyard.files import write_atomic
 from dockyard.inventory import PLATFORM, InventoryTree
+from dockyard.inventory_files import encrypted
 from dockyard.problems import DockyardError, InvalidInput
 
 VAULT_VAR = "dockyard_secrets"
@@ -27,8 +28,11 @@ VAULT_FILE = Path("group_vars") / "all" / "vault.yml"
 PASSWORD_ENV = "ANSIBLE_VAULT_PASSWORD_FILE"  # noqa: S105 (the name of a variable, not a password)
 
 
-def password_file(state_dir: Path) -> Path:
-    """The vault password file in use, created (0600) under ``state_dir`` when none is configured."""
+def password_file(state_dir: Path, vaults: Sequence[Path] = ()) -> Path:
+    """The vault password file in use, created (0600) under ``state_dir`` when none is configured.
+
+    A new password is made only while no vault exists: with an encrypted vault among ``vaults``
+    and no password, a new one could never open it, so that is an error."""
     configured = os.environ.get(PASSWORD_ENV)
     if configured:
         path = Path(configured).expanduser()
@@ -37,16 +41,35 @@ def password_file(state_dir: Path) -> Path:
         return path
     path = state_dir / "vault-password"
     if not path.exists():
+        locked = [v for v in vaults if encrypted(v)]
+        if locked:
+            raise InvalidInput(
+                f"{locked[0]}: (file): vault-encrypted, but there is no vault password: {PASSWORD_ENV} is not set "
+                f"and {path} does not exist (restore that password file, or set {PASSWORD_ENV} to the one the "
+                f"vault was encrypted with; a new password could not open it)"
+            )
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         write_atomic(path, _random.token_urlsafe(32).encode() + b"\n", 0o600)
     return path
 
 
-def use_password_file(state_dir: Path) -> Path:
-    """Point this process, and every Ansible it starts, at the vault password file."""
-    path = password_file(state_dir)
+def use_password_file(state_dir: Path, vaults: Sequence[Path] = (), *, create: bool = True) -> Path | None:
+    """Point this process, and every Ansible it starts, at the vault password file. ``create``
+    False (commands that only read): no password is made when there is none yet."""
+    if not create and not os.environ.get(PASSWORD_ENV) and not (state_dir / "vault-password").exists():
+        if any(encrypted(v) for v in vaults):
+            password_file(state_dir, vaults)  # raises: a vault with no password to open it
+        return None
+    path = password_file(state_dir, vaults)
     os.environ[PASSWORD_ENV] = str(path)
     return path
+
+
+def vaults_in(tree: InventoryTree) -> list[Path]:
+    """Every vault-encrypted variable file of the tree's inventories."""
+    if not tree.root.is_dir():
+        return []
+    return sorted(p for p in tree.root.glob("*/group_vars/**/*") if p.is_file() and encrypted(p))
 
 
 def vault_path(tree: InventoryTree, env: str) -> Path:
@@ -63,11 +86,14 @@ class Vault:
         self.path = path
         self._lib = VaultLib([("default", VaultSecret(password))])
         self._data: dict[str, str] = self._read()
+        self._deferred = False
+        self._pending = False
 
     @classmethod
     def open(cls, tree: InventoryTree, env: str, state_dir: Path) -> Vault:
-        pw = password_file(state_dir).read_bytes().strip()
-        return cls(vault_path(tree, env), pw)
+        path = vault_path(tree, env)
+        pw = password_file(state_dir, [path]).read_bytes().strip()
+        return cls(path, pw)
 
     def _read(self) -> dict[str, str]:
         if not self.path.exists():
@@ -134,7 +160,24 @@ class Vault:
         self.set(key, value)
         return value, True
 
+    def defer_writes(self) -> None:
+        """Keep changes in memory until :meth:`flush`: a command that may still fail after making a
+        secret (render, before its output is written) writes nothing until it knows it succeeded."""
+        self._deferred = True
+
+    def flush(self) -> bool:
+        """Write the changes kept by :meth:`defer_writes`; returns whether anything was written."""
+        self._deferred = False
+        if not self._pending:
+            return False
+        self._write()
+        return True
+
     def _write(self) -> None:
+        if self._deferred:
+            self._pending = True
+            return
+        self._pending = False
         plain = yaml.safe_dump({VAULT_VAR: dict(sorted(self._data.items()))}, default_flow_style=False).encode()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(self.path, self._lib.encrypt(plain), 0o600)

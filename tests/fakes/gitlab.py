@@ -69,7 +69,34 @@ BRANCH_ATTRS = {
     "allowed_to_merge",
     "code_owner_approval_required",
 }
+# docs.gitlab.com/api/protected_branches: update a protected branch (PATCH, GitLab 15.6+)
+BRANCH_UPDATE_ATTRS = {
+    "allow_force_push",
+    "allowed_to_push",
+    "allowed_to_merge",
+    "allowed_to_unprotect",
+    "code_owner_approval_required",
+}
+ACCESS_ENTRY_ATTRS = {"id", "_destroy", "access_level", "user_id", "group_id", "deploy_key_id"}
 TAG_ATTRS = {"name", "create_access_level"}
+# docs.gitlab.com/api/branches: create repository branch
+REPO_BRANCH_ATTRS = {"branch", "ref"}
+# docs.gitlab.com/api/project_access_tokens: create, rotate
+ACCESS_TOKEN_ATTRS = {"name", "description", "scopes", "access_level", "expires_at"}
+ROTATE_ATTRS = {"expires_at"}
+TOKEN_SCOPES = {
+    "api",
+    "read_api",
+    "read_registry",
+    "write_registry",
+    "read_repository",
+    "write_repository",
+    "create_runner",
+    "manage_runner",
+    "ai_features",
+    "k8s_proxy",
+    "self_rotate",
+}
 LIST_PARAMS = {
     "page",
     "per_page",
@@ -122,7 +149,12 @@ class GitlabDouble:
         self.group_attrs: dict[int, dict[str, str]] = {}
         self.project_attrs: dict[int, dict[str, str]] = {}
         self.merge_requests: dict[int, list[dict[str, Any]]] = {}  # project id -> merge requests
+        self.refs: dict[int, set[str]] = {}  # project id -> branches that exist (content is not kept per branch)
+        # project access tokens: id -> {project_id, name, scopes, access_level, expires_at, revoked, token, user_id}
+        self.access_tokens: dict[int, dict[str, Any]] = {}
+        self.calls_by_token: list[tuple[str, str, str]] = []  # (method, path, "admin" | "project:<id>")
         self.violations: list[str] = []
+        self.unprotected: list[tuple[int, str]] = []  # (project id, branch): every moment a rule went away
         self._id = 0
         self._lock = threading.RLock()
         self.host = ""
@@ -133,18 +165,46 @@ class GitlabDouble:
 
     # ------------------------------------------------------------------------------ dispatch
     def handle(self, request: Request) -> Response:
-        if request.headers.get("private-token") != self.token:
-            return _msg(401, "401 Unauthorized")
         if not request.path.startswith(BASE):
             return _msg(404, "404 Not Found")
-        self.host = request.headers.get("host", "")
         path = request.path[len(BASE) :]
+        with self._lock:
+            who = self._who(request.headers.get("private-token") or "")
+            if who is None:
+                return _msg(401, "401 Unauthorized")
+            self.calls_by_token.append((request.method, path, who))
+            if who != "admin" and not self._project_token_may(who, request.method, path):
+                return _msg(403, "403 Forbidden")
+        self.host = request.headers.get("host", "")
         try:
             body = request.json() if request.body else {}
         except ValueError:
             return _msg(400, "body is not JSON")
         with self._lock:
             return self._route(request, path, body or {})
+
+    def _who(self, token: str) -> str | None:
+        if token == self.token:
+            return "admin"
+        today = dt.datetime.now(dt.UTC).date().isoformat()
+        for tid, record in self.access_tokens.items():
+            if record["token"] == token and not record["revoked"] and record["expires_at"] > today:
+                return f"project:{tid}"
+        return None
+
+    def _project_token_may(self, who: str, method: str, path: str) -> bool:
+        """A project access token reaches only its own project, with its role: here a Developer
+        (30) with scope api may read the project and list or open merge requests, nothing else."""
+        record = self.access_tokens[int(who.split(":", 1)[1])]
+        pid = record["project_id"]
+        project = self.projects.get(pid, {})
+        refs = {str(pid), project.get("path_with_namespace", "")}
+        match = re.fullmatch(r"/projects/(\d+|[^/]+/[^/]+)(/merge_requests)?", path)
+        if not match or match.group(1) not in refs or "api" not in record["scopes"]:
+            return False
+        if match.group(2) is None:
+            return method == "GET"
+        return method in ("GET", "POST") and record["access_level"] >= 30
 
     def _route(self, request: Request, path: str, body: dict[str, Any]) -> Response:
         routes: list[tuple[str, str, Any, set[str] | None]] = [
@@ -171,9 +231,26 @@ class GitlabDouble:
             ("GET", r"/projects/(?P<pid>\d+)/protected_branches", self._list_branches, None),
             ("POST", r"/projects/(?P<pid>\d+)/protected_branches", self._protect_branch, BRANCH_ATTRS),
             ("DELETE", r"/projects/(?P<pid>\d+)/protected_branches/(?P<name>.+)", self._unprotect_branch, set()),
+            (
+                "PATCH",
+                r"/projects/(?P<pid>\d+)/protected_branches/(?P<name>.+)",
+                self._update_branch,
+                BRANCH_UPDATE_ATTRS,
+            ),
             ("GET", r"/projects/(?P<pid>\d+)/protected_tags", self._list_tags, None),
             ("POST", r"/projects/(?P<pid>\d+)/protected_tags", self._protect_tag, TAG_ATTRS),
             ("DELETE", r"/projects/(?P<pid>\d+)/protected_tags/(?P<name>.+)", self._unprotect_tag, set()),
+            ("GET", r"/projects/(?P<pid>\d+)/repository/branches/(?P<name>.+)", self._get_ref, None),
+            ("POST", r"/projects/(?P<pid>\d+)/repository/branches", self._create_ref, REPO_BRANCH_ATTRS),
+            ("GET", r"/projects/(?P<pid>\d+)/access_tokens", self._list_tokens, None),
+            ("POST", r"/projects/(?P<pid>\d+)/access_tokens", self._create_token, ACCESS_TOKEN_ATTRS),
+            (
+                "POST",
+                r"/projects/(?P<pid>\d+)/access_tokens/(?P<tid>\d+)/rotate",
+                self._rotate_token,
+                ROTATE_ATTRS,
+            ),
+            ("DELETE", r"/projects/(?P<pid>\d+)/access_tokens/(?P<tid>\d+)", self._revoke_token, set()),
             ("GET", r"/projects/(?P<pid>\d+)/merge_requests", self._list_mrs, None),
             ("POST", r"/projects/(?P<pid>\d+)/merge_requests", self._create_mr, MR_ATTRS),
             # last: a project by id or by its full path (python-gitlab's projects.get("group/name"))
@@ -187,7 +264,8 @@ class GitlabDouble:
             if problems:
                 self.violations += problems
                 return _msg(400, "; ".join(problems))
-            args = {k: (int(v) if k in ("gid", "pid", "kid", "hid") else v) for k, v in match.groupdict().items()}
+            ints = ("gid", "pid", "kid", "hid", "tid")
+            args = {k: (int(v) if k in ints else v) for k, v in match.groupdict().items()}
             return fn(request, body, **args)
         problem = f"{request.method} {path}: not an endpoint the test double implements"
         self.violations.append(problem)
@@ -299,6 +377,110 @@ class GitlabDouble:
                 return Response(200, self._project_view(project, False))
         return _msg(404, "404 Project Not Found")
 
+    # ------------------------------------------------------------------------ repository branches
+    def _ref_view(self, pid: int, name: str) -> dict[str, Any]:
+        sha = hashlib.sha1(repr(sorted(self.files[pid])).encode(), usedforsecurity=False).hexdigest()
+        return {
+            "name": name,
+            "protected": name in self.branches[pid],
+            "default": name == self.projects[pid]["default_branch"],
+            "commit": {"id": sha, "short_id": sha[:8]},
+        }
+
+    def _get_ref(self, _request: Request, _body: Any, pid: int, name: str) -> Response:
+        if pid not in self.projects or name not in self.refs.get(pid, set()):
+            return _msg(404, "404 Branch Not Found")
+        return Response(200, self._ref_view(pid, name))
+
+    def _create_ref(self, _request: Request, body: dict[str, Any], pid: int) -> Response:
+        if pid not in self.projects:
+            return _msg(404, "404 Project Not Found")
+        refs = self.refs.setdefault(pid, set())
+        if body.get("ref") not in refs:
+            return _msg(400, "Invalid reference name")
+        if body.get("branch") in refs:
+            return _msg(400, "Branch already exists")
+        refs.add(body["branch"])
+        return Response(201, self._ref_view(pid, body["branch"]))
+
+    # ------------------------------------------------------------------- project access tokens
+    def _token_view(self, tid: int) -> dict[str, Any]:
+        record = self.access_tokens[tid]
+        return {
+            "id": tid,
+            "name": record["name"],
+            "description": record.get("description", ""),
+            "scopes": record["scopes"],
+            "access_level": record["access_level"],
+            "expires_at": record["expires_at"],
+            "active": not record["revoked"] and record["expires_at"] > dt.datetime.now(dt.UTC).date().isoformat(),
+            "revoked": record["revoked"],
+            "user_id": record["user_id"],
+            "created_at": record["created_at"],
+            "last_used_at": None,
+        }
+
+    def _list_tokens(self, request: Request, _body: Any, pid: int) -> Response:
+        if pid not in self.projects:
+            return _msg(404, "404 Project Not Found")
+        items = [self._token_view(t) for t, r in sorted(self.access_tokens.items()) if r["project_id"] == pid]
+        return self._page(items, request, f"/projects/{pid}/access_tokens")
+
+    def _create_token(self, _request: Request, body: dict[str, Any], pid: int) -> Response:
+        import secrets  # noqa: PLC0415
+
+        if pid not in self.projects:
+            return _msg(404, "404 Project Not Found")
+        scopes = body.get("scopes") or []
+        if not body.get("name") or not scopes or set(scopes) - TOKEN_SCOPES:
+            return _msg(400, "name and valid scopes are required")
+        if int(body.get("access_level", 40)) not in (10, 20, 30, 40, 50):
+            return _msg(400, "access_level does not have a valid value")
+        expires = str(body.get("expires_at") or "")
+        limit = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=365)).isoformat()
+        if not expires or expires > limit:
+            return _msg(400, "expires_at must be given, at most 365 days ahead")
+        tid = self._next()
+        self.access_tokens[tid] = {
+            "project_id": pid,
+            "name": body["name"],
+            "description": body.get("description", ""),
+            "scopes": list(scopes),
+            "access_level": int(body.get("access_level", 40)),
+            "expires_at": expires,
+            "revoked": False,
+            "token": "glpat-" + secrets.token_urlsafe(20),
+            "user_id": self._next(),
+            "created_at": _now(),
+        }
+        return Response(201, {**self._token_view(tid), "token": self.access_tokens[tid]["token"]})
+
+    def _rotate_token(self, _request: Request, body: dict[str, Any], pid: int, tid: int) -> Response:
+        import secrets  # noqa: PLC0415
+
+        old = self.access_tokens.get(tid)
+        if old is None or old["project_id"] != pid or old["revoked"]:
+            return _msg(404, "404 Not Found")
+        # GitLab revokes the old token and answers with a new one (a new id) of the same name and scopes.
+        old["revoked"] = True
+        new = self._next()
+        default = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=7)).isoformat()
+        self.access_tokens[new] = {
+            **old,
+            "revoked": False,
+            "expires_at": str(body.get("expires_at") or default),
+            "token": "glpat-" + secrets.token_urlsafe(20),
+            "created_at": _now(),
+        }
+        return Response(200, {**self._token_view(new), "token": self.access_tokens[new]["token"]})
+
+    def _revoke_token(self, _request: Request, _body: Any, pid: int, tid: int) -> Response:
+        record = self.access_tokens.get(tid)
+        if record is None or record["project_id"] != pid:
+            return _msg(404, "404 Not Found")
+        record["revoked"] = True
+        return Response(204)
+
     # ------------------------------------------------------------------------ merge requests
     def _list_mrs(self, request: Request, _body: Any, pid: int) -> Response:
         if pid not in self.projects:
@@ -324,6 +506,9 @@ class GitlabDouble:
             if same and mr["state"] == "opened":
                 return _msg(409, ["Another open merge request already exists for this source branch"])
         iid = len(mrs) + 1
+        refs = self.refs.get(pid, set())
+        if refs and body["target_branch"] not in refs:
+            return _msg(422, ["Target branch does not exist"])
         mr = {
             "id": self._next(),
             "iid": iid,
@@ -392,7 +577,7 @@ class GitlabDouble:
 
     def _drop_project(self, pid: int) -> None:
         self.projects.pop(pid, None)
-        for store in (self.files, self.hooks, self.branches, self.tags, self.project_attrs):
+        for store in (self.files, self.hooks, self.branches, self.tags, self.project_attrs, self.refs):
             store.pop(pid, None)
         for kid in list(self.keys):
             self.keys[kid]["links"].pop(pid, None)
@@ -431,6 +616,7 @@ class GitlabDouble:
             self.files[pid][action["file_path"]] = raw
         if first:
             project["default_branch"] = branch
+            self.refs.setdefault(pid, set()).add(branch)
             # GitLab's default branch protection ("fully protected"): Maintainers push and merge.
             self.branches[pid][branch] = self._branch_record(
                 branch, [{"access_level": 40}], [{"access_level": 40}], False
@@ -646,7 +832,40 @@ class GitlabDouble:
     def _unprotect_branch(self, _request: Request, _body: Any, pid: int, name: str) -> Response:
         if self.branches.get(pid, {}).pop(name, None) is None:
             return _msg(404, "404 Not found")
+        self.unprotected.append((pid, name))
         return Response(204)
+
+    def _update_branch(self, _request: Request, body: dict[str, Any], pid: int, name: str) -> Response:
+        """Rails nested attributes, as the docs describe: an entry with ``id`` and ``_destroy`` goes,
+        one with ``id`` is updated, one without ``id`` is added."""
+        record = self.branches.get(pid, {}).get(name)
+        if record is None:
+            return _msg(404, "404 Not found")
+        for field, levels in (("allowed_to_push", "push_access_levels"), ("allowed_to_merge", "merge_access_levels")):
+            entries = body.get(field) or []
+            for entry in entries:
+                unknown = set(entry) - ACCESS_ENTRY_ATTRS
+                if unknown:
+                    self.violations.append(f"PATCH protected branch: {field}: undocumented attribute {sorted(unknown)}")
+                    return _msg(400, f"{field}: undocumented attribute {sorted(unknown)}")
+            current = {a["id"]: a for a in record[levels]}
+            for entry in entries:
+                if "id" in entry and int(entry["id"]) not in current:
+                    return _msg(404, f"{field}: access level {entry['id']} not found")
+                if entry.get("_destroy"):
+                    current.pop(int(entry["id"]))
+                elif "id" in entry:
+                    current[int(entry["id"])]["access_level"] = int(entry["access_level"])
+                else:
+                    kid = entry.get("deploy_key_id")
+                    if kid and not self.keys.get(kid, {}).get("links", {}).get(pid):
+                        return _msg(422, "Deploy key is not enabled for this project or has no write access")
+                    added = self._branch_record(name, [entry], [], False)["push_access_levels"]
+                    current.update({a["id"]: a for a in added})
+            record[levels] = sorted(current.values(), key=lambda a: a["id"])
+        if "allow_force_push" in body:
+            record["allow_force_push"] = bool(body["allow_force_push"])
+        return Response(200, record)
 
     def _list_tags(self, request: Request, _body: Any, pid: int) -> Response:
         if pid not in self.projects:

@@ -22,6 +22,7 @@ import datetime as dt
 import re
 import secrets
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,7 @@ class HarborDouble:
         self.projects: dict[int, dict[str, Any]] = {}
         self.robots: dict[int, dict[str, Any]] = {}
         self.robot_secrets: dict[int, str] = {}
+        self.robot_created: dict[int, float] = {}  # robot id -> creation time (epoch seconds)
         self.retentions: dict[int, dict[str, Any]] = {}
         self.violations: list[str] = []
         self._ids = {"project": 0, "robot": 0, "retention": 0}
@@ -220,6 +222,8 @@ class HarborDouble:
             return _errors(400, "the secret must be 8-128 characters with an upper, a lower case letter and a digit")
         secret = given if given and self.honour_given_secret else "Gen" + secrets.token_hex(16) + "9"
         rid = self._next("robot")
+        self.robot_created[rid] = time.time()
+        duration = int(body.get("duration", -1))
         self.robots[rid] = {
             "id": rid,
             "name": full,
@@ -228,7 +232,7 @@ class HarborDouble:
             "duration": body.get("duration", -1),
             "editable": True,
             "disable": bool(body.get("disable", False)),
-            "expires_at": -1,
+            "expires_at": self._expires_at(rid, duration),
             "permissions": perms,
             "creator_type": "local",
             "creator_ref": 1,
@@ -236,7 +240,13 @@ class HarborDouble:
             "update_time": _now(),
         }
         self.robot_secrets[rid] = secret
-        created = {"id": rid, "name": full, "secret": secret, "creation_time": _now(), "expires_at": -1}
+        created = {
+            "id": rid,
+            "name": full,
+            "secret": secret,
+            "creation_time": _now(),
+            "expires_at": self.robots[rid]["expires_at"],
+        }
         return Response(201, created, {"Location": f"{BASE}/robots/{rid}"})
 
     def _update_robot(self, _request: Request, body: dict[str, Any], id: str) -> Response:
@@ -245,11 +255,27 @@ class HarborDouble:
             return _errors(404, f"robot {id} not found")
         if body.get("name") != robot["name"] or body.get("level") != robot["level"]:
             return _errors(400, "the name and level of a robot cannot be changed")
+        # Harbor (server/v2.0/handler/robot.go, updateV2Robot): a changed duration moves expires_at to
+        # creation time + duration days; an unchanged one leaves it alone.
+        if "duration" in body and body["duration"] != robot["duration"]:
+            robot["expires_at"] = self._expires_at(int(id), int(body["duration"]))
         for key in ("description", "permissions", "disable", "duration"):
             if key in body:
                 robot[key] = body[key]
         robot["update_time"] = _now()
         return Response(200)
+
+    def _expires_at(self, rid: int, duration: int) -> int:
+        return -1 if duration == -1 else int(self.robot_created[rid] + duration * 86400)
+
+    def age_robots(self, seconds: float) -> None:
+        """Test control: every robot was created ``seconds`` earlier than it was (its expiry moves too)."""
+        for rid, robot in self.robots.items():
+            self.robot_created[rid] -= seconds
+            stamp = dt.datetime.fromtimestamp(self.robot_created[rid], dt.UTC)
+            robot["creation_time"] = stamp.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            if robot["expires_at"] != -1:
+                robot["expires_at"] = int(robot["expires_at"] - seconds)
 
     def _refresh_robot(self, _request: Request, body: dict[str, Any], id: str) -> Response:
         rid = int(id)

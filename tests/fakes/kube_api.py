@@ -39,11 +39,16 @@ import yaml
 from tests import crds
 
 ARGO_GROUP, ARGO_VERSION = "argoproj.io", "v1alpha1"
+RBAC_GROUP, RBAC_VERSION = "rbac.authorization.k8s.io", "v1"
+SA_TOKEN_TYPE = "kubernetes.io/service-account-token"
 # plural -> (kind, namespaced, group, version)
 RESOURCES = {
     "namespaces": ("Namespace", False, "", "v1"),
     "secrets": ("Secret", True, "", "v1"),
     "configmaps": ("ConfigMap", True, "", "v1"),
+    "serviceaccounts": ("ServiceAccount", True, "", "v1"),
+    "roles": ("Role", True, RBAC_GROUP, RBAC_VERSION),
+    "rolebindings": ("RoleBinding", True, RBAC_GROUP, RBAC_VERSION),
     "applications": ("Application", True, ARGO_GROUP, ARGO_VERSION),
     "appprojects": ("AppProject", True, ARGO_GROUP, ARGO_VERSION),
     "applicationsets": ("ApplicationSet", True, ARGO_GROUP, ARGO_VERSION),
@@ -70,6 +75,7 @@ class KubeAPI:
 
     def __init__(self, token: str = "test-token", *, crds_installed: bool = True) -> None:
         self.token = token
+        self.account_tokens: dict[str, tuple[str, str]] = {}  # token -> (namespace, service account)
         self.crds_installed = crds_installed
         self.requests: list[Recorded] = []
         self._objects: dict[tuple[str, str, str], _Stored] = {}  # (plural, namespace, name)
@@ -165,7 +171,8 @@ class KubeAPI:
                 "platform": "linux/amd64",
             }
         if (method == "GET" and parts in (["api"], ["apis"])) or (
-            method == "GET" and parts in (["api", "v1"], ["apis", ARGO_GROUP, ARGO_VERSION])
+            method == "GET"
+            and parts in (["api", "v1"], ["apis", ARGO_GROUP, ARGO_VERSION], ["apis", RBAC_GROUP, RBAC_VERSION])
         ):
             return self._discovery(parts)
         route = self._route(parts)
@@ -188,14 +195,15 @@ class KubeAPI:
     def _discovery(self, parts: list[str]) -> tuple[int, dict[str, Any]]:
         if parts == ["api"]:
             return 200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}
-        groups = []
+        rbac = {"groupVersion": f"{RBAC_GROUP}/{RBAC_VERSION}", "version": RBAC_VERSION}
+        groups = [{"name": RBAC_GROUP, "versions": [rbac], "preferredVersion": rbac}]
         if self.crds_installed:
             gv = {"groupVersion": f"{ARGO_GROUP}/{ARGO_VERSION}", "version": ARGO_VERSION}
             groups.append({"name": ARGO_GROUP, "versions": [gv], "preferredVersion": gv})
         if parts == ["apis"]:
             return 200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
-        group = "" if parts == ["api", "v1"] else ARGO_GROUP
-        if group and not self.crds_installed:
+        group = "" if parts == ["api", "v1"] else RBAC_GROUP if parts[1:2] == [RBAC_GROUP] else ARGO_GROUP
+        if group == ARGO_GROUP and not self.crds_installed:
             return 404, _status(404, "NotFound", "the server could not find the requested resource")
         resources = [
             {
@@ -208,7 +216,7 @@ class KubeAPI:
             for plural, (kind, namespaced, g, _v) in RESOURCES.items()
             if g == group
         ]
-        version = "v1" if not group else f"{ARGO_GROUP}/{ARGO_VERSION}"
+        version = "v1" if not group else f"{group}/{RBAC_VERSION if group == RBAC_GROUP else ARGO_VERSION}"
         return 200, {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": version, "resources": resources}
 
     def _route(self, parts: list[str]) -> tuple[str, str, str] | None:
@@ -218,6 +226,9 @@ class KubeAPI:
         elif parts[:3] == ["apis", ARGO_GROUP, ARGO_VERSION] and self.crds_installed:
             rest = parts[3:]
             group = ARGO_GROUP
+        elif parts[:3] == ["apis", RBAC_GROUP, RBAC_VERSION]:
+            rest = parts[3:]
+            group = RBAC_GROUP
         else:
             return None
         namespace = ""
@@ -319,6 +330,7 @@ class KubeAPI:
                 self._rv += 1
                 stored.obj["metadata"]["resourceVersion"] = str(self._rv)
             self._objects[key] = stored
+            self._token_controller(stored)
         return (201 if existing is None else 200), copy.deepcopy(stored.obj)
 
     def _delete(
@@ -336,6 +348,29 @@ class KubeAPI:
         return 200, _status(200, "Success", "deleted")
 
     # ------------------------------------------------------------------ helpers
+    def _token_controller(self, stored: _Stored) -> None:
+        """As Kubernetes' token controller: a Secret of type service-account-token naming an existing
+        ServiceAccount gets ``token``, ``ca.crt`` and ``namespace`` in its data, owned by the
+        controller's own field manager (a made-up token this double records for that account)."""
+        obj = stored.obj
+        if obj.get("kind") != "Secret" or obj.get("type") != SA_TOKEN_TYPE:
+            return
+        meta = obj["metadata"]
+        account = (meta.get("annotations") or {}).get("kubernetes.io/service-account.name", "")
+        if ("serviceaccounts", meta.get("namespace", ""), account) not in self._objects:
+            return
+        if (obj.get("data") or {}).get("token"):
+            return
+        token = f"sa-{meta['namespace']}-{account}-{uuid.uuid4().hex[:12]}"
+        self.account_tokens[token] = (meta["namespace"], account)
+        ca = b"-----BEGIN CERTIFICATE-----\ndouble\n-----END CERTIFICATE-----\n"
+        data = {
+            "token": base64.b64encode(token.encode()).decode(),
+            "ca.crt": base64.b64encode(ca).decode(),
+            "namespace": base64.b64encode(meta["namespace"].encode()).decode(),
+        }
+        stored.applied["kube-controller-manager"] = {"data": data}
+        self._rebuild(stored)
 
     def _new_meta(self, obj: dict[str, Any]) -> dict[str, Any]:
         self._rv += 1

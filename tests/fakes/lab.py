@@ -44,6 +44,7 @@ class SeedLab:
         self.root.mkdir(parents=True, exist_ok=True)
         self.tree = base / "inventories"
         self.kubeconfig = self._kubeconfig()
+        self.project_kubeconfig = self._kubeconfig("dockyard-builds-shop")
 
     def stop(self) -> None:
         for server in self.servers.values():
@@ -95,10 +96,20 @@ class SeedLab:
                 admin_token_key("gitlab"): self.gitlab.token,
                 admin_token_key("harbor"): f"{self.harbor.username}:{self.harbor.password}",
                 f"kube.{build_env}.jenkins-kubeconfig": self.kubeconfig,
+                # as the argocd phase of the build environment leaves it: the project's own account
+                f"kube.{build_env}.build-kubeconfig.shop": self.project_kubeconfig,
             }
         )
 
-    def _kubeconfig(self) -> str:
+    def store_known_hosts(self) -> None:
+        """GitLab's SSH host keys where Dockyard keeps them (a made-up key: nothing connects over SSH here)."""
+        path = self.root / ".dockyard" / "gitlab" / "ssh_known_hosts"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            "gitlab.platform.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDockyardTestDoubleHostKey00\n"
+        )
+
+    def _kubeconfig(self, namespace: str = "dockyard-builds") -> str:
         ca = base64.b64encode(self.tls.ca_path.read_bytes()).decode()
         return yaml.safe_dump(
             {
@@ -111,7 +122,7 @@ class SeedLab:
                 "contexts": [
                     {
                         "name": "jenkins@dev",
-                        "context": {"cluster": "dev", "user": "jenkins", "namespace": "dockyard-builds"},
+                        "context": {"cluster": "dev", "user": "jenkins", "namespace": namespace},
                     }
                 ],
                 "current-context": "jenkins@dev",

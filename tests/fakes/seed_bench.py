@@ -51,6 +51,7 @@ def _run(lab: SeedLab, projects: int, services: int) -> int:
     os.environ[secrets.PASSWORD_ENV] = str(secrets.password_file(lab.root / ".dockyard"))
     os.environ.update(lab.jenkins_env())
     lab.store_admin_credentials()
+    lab.store_known_hosts()
     inv, platform = cli.load(lab.root, str(lab.tree), "dev")
     envs = len(platform.environments)
     print(

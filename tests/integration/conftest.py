@@ -13,6 +13,7 @@ import pytest
 from dockyard import secrets
 from dockyard.seed.cli import seed_command
 from tests.fakes.lab import SeedLab
+from tests.standins.airgap_upstream import airgap_artefacts, airgap_upstreams  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
@@ -23,6 +24,7 @@ def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SeedLab]:
     for name, value in lab.jenkins_env().items():
         monkeypatch.setenv(name, value)
     lab.store_admin_credentials()
+    lab.store_known_hosts()
     yield lab
     lab.stop()
     assert lab.violations() == [], "a double saw a request or answered outside the vendor's API"

@@ -33,7 +33,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(work: Path, extra_config: str = "") -> Sshd:
+def start(work: Path, extra_config: str = "", addresses: int = 1) -> Sshd:
+    """An sshd listening on 127.0.0.1 .. 127.0.0.<addresses> (one port): inventories give each
+    host its own address, as Dockyard's validation requires."""
     work.mkdir(parents=True, exist_ok=True)
     host_key = work / "ssh_host_ed25519_key"
     client_key = work / "client_ed25519"
@@ -41,9 +43,11 @@ def start(work: Path, extra_config: str = "") -> Sshd:
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     (work / "authorized_keys").write_text((work / "client_ed25519.pub").read_text())
     port = free_port()
+    ips = [f"127.0.0.{i}" for i in range(1, addresses + 1)]
+    listen = "".join(f"ListenAddress {ip}\n" for ip in ips)
     config = work / "sshd_config"
     config.write_text(
-        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {host_key}\n"
+        f"Port {port}\n{listen}HostKey {host_key}\n"
         f"AuthorizedKeysFile {work / 'authorized_keys'}\nPasswordAuthentication no\n"
         f"KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nStrictModes no\n"
         f"UsePAM no\nPidFile {work / 'sshd.pid'}\nMaxStartups 50\n{extra_config}"
@@ -53,7 +57,7 @@ def start(work: Path, extra_config: str = "") -> Sshd:
     proc = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(config)], stdout=log, stderr=log)
     public = (work / "ssh_host_ed25519_key.pub").read_text().split()
     known_hosts = work / "known_hosts"
-    known_hosts.write_text(f"[127.0.0.1]:{port} {public[0]} {public[1]}\n")
+    known_hosts.write_text("".join(f"[{ip}]:{port} {public[0]} {public[1]}\n" for ip in ips))
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if proc.poll() is not None:

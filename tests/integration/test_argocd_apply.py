@@ -84,9 +84,9 @@ def test_apply_is_server_side_labelled_and_idempotent(
     pki(isolated_root, "argocd.dev.platform.example.com")
     objects, _ = layout(isolated_root, sample_tree, "dev", store)
     first = run(api, isolated_root, objects, store)
-    assert first.count("create") == len(objects) == 8 and first.changed
+    assert first.count("create") == len(objects) == 9 and first.changed
     patches = [r for r in api.mutating_requests() if r.method == "PATCH"]
-    assert len(patches) == 8
+    assert len(patches) == 9
     assert all(r.content_type == APPLY_PATCH and r.query["fieldManager"] == ["dockyard"] for r in patches)
     apps = api.objects("applications", "argocd")
     assert set(apps) == {"shop-cart", "shop-web", "dockyard-root"}
@@ -105,7 +105,7 @@ def test_apply_is_server_side_labelled_and_idempotent(
 
     before = len(api.mutating_requests())
     second = run(api, isolated_root, objects, store)
-    assert not second.changed and second.count("unchanged") == 8
+    assert not second.changed and second.count("unchanged") == 9
     assert len(api.mutating_requests()) == before  # only dry runs and reads the second time
 
 
@@ -205,14 +205,14 @@ def test_dry_run_before_the_crds_exist_and_schema_errors(
     with KubeAPI(crds_installed=False) as api:
         api.create_namespace("argocd")
         report = run(api, isolated_root, objects, store, dry_run=True)
-        assert report.count("create") == 7  # everything but the TLS Secret (no certificate issued here)
+        assert report.count("create") == 8  # everything but the TLS Secret (no certificate issued here)
         assert [c.line() for c in report.changes if c.action == "kept"] == ["kept Secret argocd-server-tls"]
         assert not api.mutating_requests()
         with pytest.raises(kube.UnknownKind):
             run(api, isolated_root, objects, store)
     with KubeAPI() as api:
         api.create_namespace("argocd")
-        broken = [o for o in objects if o["kind"] == "AppProject"][:1]
+        broken = [o for o in objects if o["kind"] == "AppProject" and o["spec"]["destinations"]][:1]
         broken[0]["spec"]["destinations"][0]["cluster"] = "typo"
         with pytest.raises(DockyardError, match=r"422 .*'cluster' was unexpected"):
             run(api, isolated_root, broken, store)
@@ -243,6 +243,7 @@ def test_central_layout_registers_the_environment_cluster(isolated_root: Path, e
     vault = secrets.Vault.open(inventory.InventoryTree(tree), "dev", state)
     vault.set("argocd.dev.deploy_key.shop", KEY)
     vault.set("argocd.dev.deploy_key.argocd-apps", KEY)
+    vault.set("harbor.robot.shop-pull-dev", "Shop1PullSecret")  # seed's, for the image pull Secret
     spec = inventory.load(inventory.InventoryTree(tree), "dev").spec
     options = phase.PhaseOptions(install_chart=False, api_timeout_s=2)
     with KubeAPI(token="central-token") as central_api, KubeAPI(token="dev-token") as dev_api:
@@ -263,7 +264,9 @@ def test_central_layout_registers_the_environment_cluster(isolated_root: Path, e
         assert json.loads(data["config"]) == {"bearerToken": "dev-token", "tlsClientConfig": {"insecure": False}}
         apps = central_api.objects("applications", "argocd")
         assert apps["shop-cart-dev"]["spec"]["destination"] == {"name": "dev", "namespace": "shop"}
-        assert not dev_api.mutating_requests()  # the environment's own cluster is only read (probed)
+        # the environment's own cluster gets only its namespaces, pull secrets and build accounts
+        touched = {r.path for r in dev_api.mutating_requests()}
+        assert touched and not [p for p in touched if "/namespaces/argocd/" in p], touched
         again = phase.run(isolated_root, spec, "dev", inventory.InventoryTree(tree), options=options)
         assert not again.changed
         assert "not in the vault" not in " ".join(again.notes)

@@ -68,7 +68,8 @@ def test_bootstrap_argocd_phase_is_skipped_visibly_without_a_cluster(sample_tree
             f"argocd: SKIPPED for env dev: no kubeconfig at {state}/kubeconfig/dev.yaml (the kubeadm phase writes it)"
             in proc.stdout.replace("\n        ", " ")
         )
-        assert recap(proc.stdout) == {"ok": 3, "changed": 0, "unreachable": 0, "failed": 0}
+        # module, the skip message, and the skip reported to the bootstrap summary (set_stats)
+        assert recap(proc.stdout) == {"ok": 4, "changed": 0, "unreachable": 0, "failed": 0}
 
 
 def test_unreachable_api_is_skipped_with_the_reason(sample_tree: Path, state: Path, tmp_path: Path) -> None:
@@ -91,7 +92,7 @@ def test_applies_once_then_reports_no_change(sample_tree: Path, state: Path, tmp
         extra = {"dockyard_kubeconfig": str(api.kubeconfig(tmp_path / "dev.yaml")), "argocd_install_chart": False}
         check = playbook(sample_tree, "dev", "argocd.yml", extra, state, "--check", "--diff")
         assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-3000:]
-        assert "objects would be: 5 created, 0 updated, 0 deleted, 0 unchanged, 3 kept as they are" in flat(
+        assert "objects would be: 6 created, 0 updated, 0 deleted, 0 unchanged, 3 kept as they are" in flat(
             check.stdout
         )
         assert "+  name: shop-cart" in check.stdout  # the diff of what would be created
@@ -99,7 +100,7 @@ def test_applies_once_then_reports_no_change(sample_tree: Path, state: Path, tmp
         first = playbook(sample_tree, "dev", "argocd.yml", extra, state)
         assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
         assert recap(first.stdout)["changed"] == 1
-        assert "5 created, 0 updated, 0 deleted, 0 unchanged, 3 kept as they are" in flat(first.stdout)
+        assert "6 created, 0 updated, 0 deleted, 0 unchanged, 3 kept as they are" in flat(first.stdout)
         # deploy keys are the GitLab seeder's to store: until then the repository Secrets wait, visibly
         assert "repo-shop-deploy: sshPrivateKey from vault:argocd.dev.deploy_key.shop: not in the vault yet" in flat(
             first.stderr
@@ -108,11 +109,16 @@ def test_applies_once_then_reports_no_change(sample_tree: Path, state: Path, tmp
         second = playbook(sample_tree, "dev", "argocd.yml", extra, state)
         assert second.returncode == 0
         assert recap(second.stdout)["changed"] == 0
-        assert "0 created, 0 updated, 0 deleted, 5 unchanged, 3 kept as they are" in flat(second.stdout)
+        assert "0 created, 0 updated, 0 deleted, 6 unchanged, 3 kept as they are" in flat(second.stdout)
+        # and the workload side: namespaces, build accounts (the pull Secret waits for seed's robot)
+        assert "namespaces, pull secrets, build accounts 0 created" in flat(second.stdout)
 
 
-def test_invoke_bootstrap_passes_and_says_argocd_was_skipped(sample_tree: Path, tmp_path: Path) -> None:
-    """`invoke bootstrap` on a machine without a cluster: the argocd phase is visibly skipped, the run passes."""
+def test_invoke_bootstrap_says_argocd_was_skipped_and_fails_unless_partial_is_allowed(
+    sample_tree: Path, tmp_path: Path
+) -> None:
+    """`invoke bootstrap` on a machine without a cluster: the argocd phase is visibly skipped and the
+    closing summary says so; the run fails (1) unless --allow-partial (then 0, saying so)."""
     missing = tmp_path / "no-such" / "dev.yaml"
     env_vars = sample_tree / "dev" / "group_vars" / "all" / "env.yml"
     env_vars.write_text(env_vars.read_text() + f"dockyard_kubeconfig: {missing}\n")
@@ -131,12 +137,14 @@ def test_invoke_bootstrap_passes_and_says_argocd_was_skipped(sample_tree: Path, 
         "--tags",
         "argocd",
     ]
-    for _ in range(2):
-        proc = subprocess.run(cmd, env=environ, capture_output=True, text=True, check=False, timeout=300)
-        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-        assert f"argocd: SKIPPED for env dev: no kubeconfig at {missing} (the kubeadm phase writes it)" in flat(
-            proc.stdout
-        )
+    for extra, code, verdict in (([], 1, "bootstrap INCOMPLETE: 1 part(s)"), (["--allow-partial"], 0, "PARTIAL")):
+        proc = subprocess.run(cmd + extra, env=environ, capture_output=True, text=True, check=False, timeout=300)
+        assert proc.returncode == code, proc.stdout[-3000:] + proc.stderr[-3000:]
+        reason = f"argocd: SKIPPED for env dev: no kubeconfig at {missing} (the kubeadm phase writes it)"
+        assert reason in flat(proc.stdout)
+        assert f"    argocd: Argo CD of dev: {reason}" in proc.stdout  # in the closing summary
+        assert re.search(r"\n    argocd +[0-9.]+s\n", proc.stdout), proc.stdout[-2000:]
+        assert verdict in proc.stdout
         assert recap(proc.stdout)["changed"] == 0
 
 
@@ -145,5 +153,5 @@ def test_check_mode_on_a_new_cluster_says_what_would_be_created(sample_tree: Pat
         extra = {"dockyard_kubeconfig": str(api.kubeconfig(tmp_path / "dev.yaml")), "argocd_install_chart": False}
         proc = playbook(sample_tree, "dev", "argocd.yml", extra, state, "--check")
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-        assert "objects would be: 8 created (once the chart has created namespace argocd)" in flat(proc.stdout)
+        assert "objects would be: 9 created (once the chart has created namespace argocd)" in flat(proc.stdout)
         assert not api.mutating_requests()

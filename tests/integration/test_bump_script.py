@@ -13,7 +13,6 @@ import pytest
 import yaml
 
 from dockyard.seed import service_template
-from dockyard.spec.validate import build
 
 ROOT = Path(__file__).resolve().parents[2]
 VALUES = "envs/dev/cart/values.yaml"
@@ -22,9 +21,7 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None or shutil.which("awk
 
 
 def bump_script() -> str:
-    spec = yaml.safe_load((ROOT / "inventories/platform/group_vars/all/dockyard.yml").read_text())
-    p = build(spec)
-    text = service_template.render(p, p.projects[0], p.projects[0].services[0])["Jenkinsfile"].decode()
+    text = service_template.pipeline_script()
     bump = text[text.index("stage('Bump')") :]
     script = re.search(r"sh '''\n(.*?)'''", bump, re.DOTALL)
     assert script, "the Bump stage has no sh ''' block"
@@ -75,6 +72,7 @@ def run_bump(remote: Path, tmp_path: Path, wrapper_dir: Path | None = None) -> s
         "BUMP_ENV": "dev",
         "GIT_TAG": "release/1.0",
         "BUILD_NUMBER": "7",
+        "GITLAB_KNOWN_HOSTS": "gitlab.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests",
     }
     if wrapper_dir:
         env["PATH"] = f"{wrapper_dir}{os.pathsep}{env['PATH']}"

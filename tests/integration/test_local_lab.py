@@ -44,8 +44,11 @@ def recap(stdout: str) -> dict[str, tuple[int, int, int, int]]:
 def lab(docker_engine: Path, test_image: str) -> Iterator[dict[str, str]]:
     """The local lab, bootstrapped once for this module; removed afterwards unless it was already up."""
     existed = bool(docker("ps", "-aq", "--filter", f"label={local.LABEL}").stdout.strip())
-    first = invoke("bootstrap", "--env", "local")
+    # No kubeadm or tool roles yet: the argocd phase and the tools are not done, so only a partial
+    # run can pass (the summary lists what was not done).
+    first = invoke("bootstrap", "--env", "local", "--allow-partial")
     assert first.returncode == 0, (first.stdout + first.stderr)[-8000:]
+    assert "bootstrap PARTIAL (allowed by --allow-partial)" in first.stdout
     addresses = {
         line.split()[0]: line.split()[1]
         for line in invoke("hosts", "status").stdout.splitlines()
@@ -61,8 +64,9 @@ def test_bootstrap_converges_and_rerun_changes_nothing(lab: dict[str, str]) -> N
     assert {f"{local.PREFIX}{i}" for i in (1, 2, 3)} <= set(first)  # and localhost (controller-side phases)
     assert all(failed == 0 and unreachable == 0 for _ok, _changed, unreachable, failed in first.values())
     assert "preflight OK: 3 host(s) passed every check" in lab["first_run"]
-    again = invoke("bootstrap", "--env", "local")
-    assert again.returncode == 0, again.stdout[-6000:] + again.stderr
+    again = invoke("bootstrap", "--env", "local")  # without --allow-partial: honest about it
+    assert again.returncode == 1, again.stdout[-6000:] + again.stderr
+    assert "bootstrap INCOMPLETE:" in again.stdout and "  not done:" in again.stdout
     second = recap(again.stdout)
     assert set(second) == set(first)
     changed = {host: r[1] for host, r in second.items() if r[1] != 0}

@@ -14,6 +14,7 @@ from dockyard.gitops.gitlab_mr import MergeRequest
 from dockyard.problems import InvalidInput
 from dockyard.spec.model import Platform
 from dockyard.spec.validate import validate
+from tests.gitops_helpers import deploy_remote
 
 ROOT = Path(__file__).resolve().parents[2]
 INVOKE = str(Path(sys.executable).parent / "invoke")
@@ -30,21 +31,8 @@ def platform(sample_tree: Path) -> Platform:
 
 @pytest.fixture
 def bare(tmp_path: Path, platform: Platform) -> Path:
-    """A bare deploy repository (default branch main) seeded with the generated files, dev tagged."""
-    bare = tmp_path / "shop-deploy.git"
-    sh("init", "--quiet", "--bare", "--initial-branch=main", str(bare))
-    work = tmp_path / "seed"
-    sh("clone", "--quiet", str(bare), str(work))
-    project = platform.projects[0]
-    for rel, content in deploy_repo.deploy_repo_files(platform, project).items():
-        (work / rel).parent.mkdir(parents=True, exist_ok=True)
-        (work / rel).write_bytes(content)
-    dev = work / deploy_repo.values_path("dev", "cart")
-    dev.write_bytes(deploy_repo.with_image_tag(dev.read_bytes(), "x", "sha-1f2e3d4"))
-    sh("add", "-A", cwd=work)
-    sh("-c", "user.name=seed", "-c", "user.email=seed@example.com", "commit", "--quiet", "-m", "seed", cwd=work)
-    sh("push", "--quiet", "origin", "HEAD:refs/heads/main", cwd=work)
-    return bare
+    """A bare deploy repository (default branch main, and env/prod) seeded with the generated files, dev tagged."""
+    return deploy_remote(tmp_path, platform)
 
 
 def show(bare: Path, ref: str, path: str) -> str:
@@ -81,7 +69,9 @@ def test_promote_to_manual_env_pushes_a_branch_not_main(platform: Platform, bare
     result = promote.promote(platform, "shop", "cart", "stage", "prod", repo_url=str(bare), open_merge_request=never)
     assert result.target == "promote/prod/cart-sha-1f2e3d4"
     assert result.merge_request is None and "not the platform's GitLab" in result.note
+    prod_head = sh("--git-dir", str(bare), "rev-parse", "env/prod")
     assert sh("--git-dir", str(bare), "rev-parse", "main") == main  # prod changes only by merge request
+    assert sh("--git-dir", str(bare), "rev-parse", f"{result.target}^") == prod_head  # made from env/prod
     assert deploy_repo.image_tag(show(bare, result.target, "envs/prod/cart/values.yaml").encode(), "x") == "sha-1f2e3d4"
     assert deploy_repo.image_tag(show(bare, "main", "envs/prod/cart/values.yaml").encode(), "x") is None
     # rerun: the branch is there with the tag: no new commit, same branch head
@@ -103,8 +93,14 @@ def test_merge_request_opened_when_the_remote_is_gitlab(platform: Platform, bare
     [request] = seen
     assert request.gitlab_url == "https://gitlab.platform.example.com"
     assert request.project_path == "shop/shop-deploy"
-    assert (request.source_branch, request.target_branch) == ("promote/prod/cart-sha-1f2e3d4", "main")
+    assert (request.source_branch, request.target_branch) == ("promote/prod/cart-sha-1f2e3d4", "env/prod")
     assert "sha-1f2e3d4" in request.title and "envs/prod/cart/values.yaml" in request.description
+
+
+def test_promote_to_prod_without_its_branch_is_refused(platform: Platform, bare: Path) -> None:
+    sh("--git-dir", str(bare), "branch", "-D", "env/prod")
+    with pytest.raises(InvalidInput, match=r"branch env/prod: not in the deploy repository \(invoke seed creates it"):
+        promote.promote(platform, "shop", "cart", "dev", "prod", repo_url=str(bare), open_merge_request=never)
 
 
 def test_refusals(platform: Platform, bare: Path) -> None:
@@ -120,7 +116,8 @@ def test_refusals(platform: Platform, bare: Path) -> None:
     with pytest.raises(InvalidInput, match="same environment"):
         promote.promote(platform, "shop", "cart", "dev", "dev", repo_url=str(bare), open_merge_request=never)
     assert sh("--git-dir", str(bare), "rev-parse", "main") == head
-    assert sh("--git-dir", str(bare), "for-each-ref", "--format=%(refname)", "refs/heads") == "refs/heads/main"
+    refs = sh("--git-dir", str(bare), "for-each-ref", "--format=%(refname)", "refs/heads")
+    assert refs == "refs/heads/env/prod\nrefs/heads/main"
 
 
 def test_invoke_promote_end_to_end(sample_tree: Path, bare: Path, isolated_root: Path) -> None:

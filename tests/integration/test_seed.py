@@ -89,7 +89,8 @@ def test_the_seeded_state_is_what_the_spec_asks_for(lab: SeedLab, seed: Seed) ->
     for service in SERVICES:
         repo = lab.gitlab.project(f"shop/{service}")
         files = lab.gitlab.files[repo["id"]]
-        assert {"Dockerfile", "Jenkinsfile", "skaffold.yaml", "README.md", "test.sh"} <= set(files)
+        assert {"Dockerfile", "skaffold.yaml", "README.md", "test.sh"} <= set(files)
+        assert "Jenkinsfile" not in files  # the pipeline is the Jenkins job's own
         (hook,) = lab.gitlab.hooks[repo["id"]].values()
         assert hook["url"].endswith(f"/project/shop/{service}")
         assert hook["tag_push_events"] is True and hook["push_events"] is False
@@ -97,11 +98,13 @@ def test_the_seeded_state_is_what_the_spec_asks_for(lab: SeedLab, seed: Seed) ->
         assert lab.gitlab.tags[repo["id"]]["release/*"]["create_access_levels"][0]["access_level"] == 40
     deploy = lab.gitlab.project("shop/shop-deploy")
     assert "envs/dev/cart/values.yaml" in lab.gitlab.files[deploy["id"]]
-    # prod syncs manually: nobody pushes to main but Jenkins' key; the rest goes through merge requests.
+    # prod syncs manually, from env/prod: changes to it go through merge requests.
     main = lab.gitlab.branches[deploy["id"]]["main"]
     push = main["push_access_levels"]
     jenkins_key = next(k for k, v in lab.gitlab.keys.items() if v["title"] == "dockyard:shop:jenkins")
-    assert {(a["access_level"], a.get("deploy_key_id")) for a in push} == {(0, None), (40, jenkins_key)}
+    # main carries dev and stage: Jenkins' key (release bumps) and Maintainers (promote to stage) push;
+    # prod is on env/prod, which nobody pushes (tests/integration/test_seed_trust.py)
+    assert {(a["access_level"], a.get("deploy_key_id")) for a in push} == {(40, None), (40, jenkins_key)}
     assert deploy["only_allow_merge_if_all_discussions_are_resolved"] is True
     # Deploy keys: Jenkins writes the deploy repo and reads the sources; each Argo CD only reads.
     links = lab.gitlab.keys[jenkins_key]["links"]
@@ -117,13 +120,16 @@ def test_the_seeded_state_is_what_the_spec_asks_for(lab: SeedLab, seed: Seed) ->
     creds = lab.jenkins.credentials["shop"]
     assert creds["harbor-push"]["secrets"]["password"] == vault.get(names.robot_secret_key("shop", "push"))
     assert creds["gitlab-deploy-key"]["secrets"]["privateKey"] == vault.get(names.jenkins_deploy_key_key("shop"))
-    assert base64.b64decode(creds["build-kubeconfig"]["secrets"]["secretBytes"]).decode() == lab.kubeconfig
+    # the project's own build account (its namespace only), not the cloud's kubeconfig
+    kubeconfig = base64.b64decode(creds["build-kubeconfig"]["secrets"]["secretBytes"]).decode()
+    assert kubeconfig == lab.project_kubeconfig != lab.kubeconfig
     job = ET.fromstring(lab.jenkins.items["shop/cart"]["xml"])  # noqa: S314 (XML seed wrote)
     assert job.findtext(".//secretToken") == token
-    assert job.findtext(".//hudson.plugins.git.UserRemoteConfig/credentialsId") == "gitlab-deploy-key"
+    assert job.find("definition").get("class") == "org.jenkinsci.plugins.workflow.cps.CpsFlowDefinition"
     cloud = lab.jenkins.casc["jenkins"]["clouds"][0]["kubernetes"]
     assert cloud["credentialsId"] == "dockyard-build-cluster" and cloud["webSocket"] is True
     assert [c["name"] for c in cloud["templates"][0]["containers"]] == ["buildah", "git"]
+    assert lab.jenkins.casc["security"]["gitHostKeyVerificationConfiguration"]  # GitLab's host keys
     system = lab.jenkins.system_credential("dockyard-build-cluster")
     assert system is not None and base64.b64decode(system["secretBytes"]).decode() == lab.kubeconfig
 
@@ -151,10 +157,8 @@ def test_prod_switching_to_auto_sync_reopens_direct_pushes_to_the_deploy_repo(la
     assert seed().rc == 0
     lab.edit_spec(lambda spec: spec["dockyard_environments"]["prod"].update(sync="auto"))
     changed = seed()
-    assert changed.actions("update") == [
-        ("gitlab", "repository", "shop/shop-deploy"),
-        ("gitlab", "protected-branch", "shop/shop-deploy main"),
-    ]
+    # prod now follows main (its Applications track HEAD); main's protection was never prod's
+    assert changed.actions("update") == [("gitlab", "repository", "shop/shop-deploy")]
     assert changed.actions("create") == changed.actions("delete") == []
     deploy = lab.gitlab.project("shop/shop-deploy")
     levels = {a["access_level"] for a in lab.gitlab.branches[deploy["id"]]["main"]["push_access_levels"]}
@@ -171,6 +175,7 @@ def test_a_new_service_creates_exactly_its_objects(lab: SeedLab, seed: Seed) -> 
         ("gitlab", "repository-content", "shop/api"),
         ("gitlab", "deploy-key", "shop/api dockyard:shop:jenkins (read)"),
         ("gitlab", "protected-branch", "shop/api main"),
+        ("gitlab", "protected-tag", "shop/api build/*"),
         ("gitlab", "protected-tag", "shop/api release/*"),
         ("gitlab", "hook", "shop/api dockyard-jenkins"),
         ("jenkins", "job", "shop/api"),
@@ -237,6 +242,7 @@ def test_prune_of_a_whole_project(lab: SeedLab, seed: Seed) -> None:
     lab.edit_spec(
         lambda spec: spec["dockyard_projects"].append({"name": "blog", "services": [{"name": "site", "port": 80}]})
     )
+    lab.vault().set("kube.dev.build-kubeconfig.blog", lab.project_kubeconfig)  # the argocd phase's, for blog
     assert seed().rc == 0
     lab.edit_spec(lambda spec: spec.update(dockyard_projects=spec["dockyard_projects"][:1]))
     pruned = seed(prune=True)
@@ -261,7 +267,7 @@ def test_prune_of_a_whole_project(lab: SeedLab, seed: Seed) -> None:
         ("harbor", "POST", r"^/api/v2\.0/retentions$"),
         ("harbor", "POST", r"^/api/v2\.0/robots$"),
         ("gitlab", "POST", r"/hooks$"),
-        ("gitlab", "POST", r"/protected_branches$"),
+        ("gitlab", "PATCH", r"/protected_branches/main$"),
         ("gitlab", "PUT", r"/custom_attributes/dockyard_state$"),
         ("jenkins", "POST", r"/createCredentials$"),
         ("jenkins", "POST", r"/job/shop/createItem$"),
@@ -449,6 +455,7 @@ def test_jenkins_keeps_clouds_and_system_credentials_it_does_not_own(lab: SeedLa
 
 def test_without_a_build_cluster_kubeconfig_the_cloud_is_skipped(lab: SeedLab, seed: Seed) -> None:
     lab.vault().delete("kube.dev.jenkins-kubeconfig")
+    lab.vault().delete("kube.dev.build-kubeconfig.shop")
     result = seed()
     assert result.rc == 1
     skipped = {(s["kind"], s["name"]) for s in result.doc["skipped"]}
@@ -486,9 +493,9 @@ def test_bootstrap_ends_with_seed(lab: SeedLab, capsys: pytest.CaptureFixture[st
     inv, platform = cli.load(lab.root, str(lab.tree), "dev")
     assert seed_after_bootstrap(lab.root, inv, platform) == 0
     out = capsys.readouterr().out
-    assert "seed: harbor   project" in out and "seed: 34 create, 0 update, 0 delete, 0 noop (changed 34)" in out
+    assert "seed: harbor   project" in out and "seed: 47 create, 0 update, 0 delete, 0 noop (changed 47)" in out
     assert seed_after_bootstrap(lab.root, inv, platform) == 0
-    assert capsys.readouterr().out.strip().splitlines() == ["seed: 0 create, 0 update, 0 delete, 34 noop (changed 0)"]
+    assert capsys.readouterr().out.strip().splitlines() == ["seed: 0 create, 0 update, 0 delete, 47 noop (changed 0)"]
 
 
 def test_bootstrap_reports_tools_it_cannot_seed_yet(
@@ -556,7 +563,8 @@ def test_objects_that_existed_before_seed_are_adopted_but_never_pruned(lab: Seed
     # only what seed itself created: robots, repositories, jobs and credentials; not the adopted containers
     assert deleted == {("harbor", "robot"), ("gitlab", "repository"), ("jenkins", "job"), ("jenkins", "credential")}
     assert [p["name"] for p in lab.harbor.projects.values()] == ["shop"]
-    assert [g["path"] for g in lab.gitlab.groups.values()] == ["shop"] and "shop" in lab.jenkins.items
+    groups = [g["path"] for g in lab.gitlab.groups.values() if g["path"] != "dockyard"]  # the platform's own stays
+    assert groups == ["shop"] and "shop" in lab.jenkins.items
     assert {s["name"] for s in gone.doc["skipped"]} == set()  # adopted objects are not even offered for pruning
     # the adopted folder's recorded state is forgotten with what was pruned from it
     assert parse_marker(lab.jenkins.items["shop"]["description"]) == {"created": "no"}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import ssl
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,6 +38,7 @@ class Faults:
 
     errors: dict[str, int] = field(default_factory=dict)
     cut_after: dict[str, tuple[int, int]] = field(default_factory=dict)  # path -> (bytes, times)
+    slow: dict[str, float] = field(default_factory=dict)  # path -> seconds to wait before each 64 KiB block
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,7 @@ def _handler(upstream: TestUpstream) -> type[BaseHTTPRequestHandler]:
             if head:
                 return
             limit = cut[0] if cut else None
+            delay = upstream.faults.slow.get(path, 0.0)
             sent = 0
             with target.open("rb") as fh:
                 fh.seek(start)
@@ -200,6 +203,8 @@ def _handler(upstream: TestUpstream) -> type[BaseHTTPRequestHandler]:
                         self.close_connection = True
                         self.connection.close()  # cut mid-file, as a reset would
                         return
+                    if delay:
+                        time.sleep(delay)
                     self.wfile.write(block)
                     sent += len(block)
                     remaining -= len(block)

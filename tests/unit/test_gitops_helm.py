@@ -104,7 +104,8 @@ def test_upstream_argocd_chart_renders_with_each_env_values(
             "gitlab.platform.example.com ssh-ed25519"
             in configmaps["argocd-ssh-known-hosts-cm"]["data"]["ssh_known_hosts"]
         )
-        assert configmaps["argocd-cmd-params-cm"]["data"]["server.insecure"] == "true"
+        # argocd-server serves TLS; the ingress reaches it on the HTTPS port, speaking HTTPS
+        assert configmaps["argocd-cmd-params-cm"]["data"]["server.insecure"] == "false"
         secret = next(d for d in by_kind(docs, "Secret") if d["metadata"]["name"] == "argocd-secret")
         hashed = base64.b64decode(secret["data"]["admin.password"])
         assert hashed.decode() == values["configs"]["secret"]["argocdServerAdminPassword"]
@@ -113,6 +114,8 @@ def test_upstream_argocd_chart_renders_with_each_env_values(
         host = f"argocd.{env}.platform.example.com"
         assert ingress["spec"]["rules"][0]["host"] == host
         assert ingress["spec"]["tls"] == [{"hosts": [host], "secretName": "argocd-server-tls"}]
+        assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/backend-protocol"] == "HTTPS"
+        assert ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"]["number"] == 443
         images = {c["image"] for d in docs for c in _containers(d)}
         pinned = catalogue.product()["argocd_images"]["artefacts"]
         assert images == {  # by digest, as the catalogue pins them

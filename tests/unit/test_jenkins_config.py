@@ -48,9 +48,8 @@ def test_job_xml_is_a_pipeline_from_the_service_repo_built_on_tags() -> None:
     assert re.match(regex, "refs/tags/release/1.0") and re.match(regex, "refs/tags/build/42")
     assert not re.match(regex, "refs/heads/main") and not re.match(regex, "refs/tags/v1")
     view = job_view(cfg.job_xml(p, project, service, "x", "y"))
-    assert view["url"] == "git@gitlab.platform.example.com:shop/cart.git"
-    assert view["credentials"] == names.GITLAB_CREDENTIAL
-    assert view["script"] == "Jenkinsfile" and view["branch"] == "${gitlabBranch}"
+    assert view["params"]["SOURCE_REPO"] == "git@gitlab.platform.example.com:shop/cart.git"
+    assert view["script"] == service_template.pipeline_script() and view["sandbox"] == "true"
 
 
 def test_the_job_digest_changes_with_the_spec_and_the_token_but_not_otherwise() -> None:
@@ -96,7 +95,7 @@ def _keys(node: object) -> set[str]:
 
 def test_every_cloud_attribute_seed_sets_is_one_the_kubernetes_plugin_documents() -> None:
     p = platform()
-    cloud = cfg.cloud(p, cfg.Cluster("https://k8s:6443", "PEM"), cfg.build_images(p, VERSIONS))
+    cloud = cfg.cloud(p, cfg.Cluster("https://k8s:6443", "PEM"), cfg.build_images(p, VERSIONS), "known")
     undocumented = _keys(cloud) - _documented_words()
     assert undocumented == set()
 
@@ -122,13 +121,15 @@ def test_pod_template_images_come_from_the_catalogue_or_the_mirror() -> None:
     }
     airgapped = cfg.build_images(platform(dockyard_airgap=True), VERSIONS)
     assert airgapped["buildah"] == "mirror.platform.example.com:5000/quay.io/buildah/stable:v1.43.0"
-    cloud = cfg.cloud(p, cfg.Cluster("https://k8s:6443", "PEM"), images)["kubernetes"]
-    (template,) = cloud["templates"]
-    assert template["name"] == names.POD_TEMPLATE == template["label"]
-    assert [(c["name"], c["image"]) for c in template["containers"]] == [
-        ("buildah", images["buildah"]),
-        ("git", images["alpine-git"]),
-    ]
+    cloud = cfg.cloud(p, cfg.Cluster("https://k8s:6443", "PEM"), images, "known")["kubernetes"]
+    build, release = cloud["templates"]
+    assert build["name"] == names.POD_TEMPLATE == build["label"]
+    assert release["name"] == names.RELEASE_POD_TEMPLATE == release["label"]
+    for template in (build, release):
+        assert [(c["name"], c["image"]) for c in template["containers"]] == [
+            ("buildah", images["buildah"]),
+            ("git", images["alpine-git"]),
+        ]
     assert cloud["skipTlsVerify"] is False and cloud["namespace"] == "dockyard-builds"
 
 

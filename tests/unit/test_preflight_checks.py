@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import paramiko
+
 from dockyard.preflight.checks import judge, plan_for
 from dockyard.preflight.probe import Facts
-from dockyard.preflight.run import _ssh_options
+from dockyard.preflight.route import Hop, route
 
 MINIMUMS = {
     "gitlab": {"cpus": 4, "memory_mb": 8192, "disk_gb": 50},
@@ -67,8 +69,40 @@ def test_no_ssh_skips_everything_else() -> None:
     assert [r.status for r in out] == ["FAIL"] + ["skip"] * 8
 
 
+def _route(address: str = "10.0.0.5", config: str = "", **kw: object) -> object:
+    args = dict(port=None, user=None, key_file=None, args="")
+    args.update(kw)
+    return route(address, config=paramiko.SSHConfig.from_text(config), **args)  # type: ignore[arg-type]
+
+
 def test_ssh_options_follow_ansible_args() -> None:
-    files, strict = _ssh_options("-o UserKnownHostsFile=/a/known -o StrictHostKeyChecking=no", True)
-    assert files == ("/a/known",)
-    assert strict is False
-    assert _ssh_options("", True) == ((), True)
+    r = _route(args="-o UserKnownHostsFile=/a/known -o StrictHostKeyChecking=no")
+    assert r.known_hosts_files == ("/a/known",)
+    assert r.strict_host_keys is False
+    assert _route().strict_host_keys is None and _route().known_hosts_files == ()
+
+
+def test_proxy_jump_from_inventory_args_is_a_hop() -> None:
+    r = _route(port=2201, user="root", args="-o ProxyJump=ops@bastion.example:2222,10.0.0.1")
+    assert r.target == Hop("10.0.0.5", 2201, "root", ())
+    assert r.jumps == (Hop("bastion.example", 2222, "ops"), Hop("10.0.0.1", 22, None))
+    assert r.proxy_command is None
+    assert _route(args="-J [::1]:2022").jumps == (Hop("::1", 2022, None),)
+
+
+def test_proxy_command_tokens_are_expanded() -> None:
+    r = _route(port=2200, user="deploy", args="-o ProxyCommand='ssh -W %h:%p -l %r gw'")
+    assert r.proxy_command == "ssh -W 10.0.0.5:2200 -l deploy gw"
+
+
+def test_ssh_config_fills_what_the_inventory_does_not_say() -> None:
+    config = (
+        "Host bastion\n  HostName 192.0.2.1\n  Port 2022\n  User jump\n  IdentityFile /keys/jump\n"
+        "Host 10.0.0.*\n  User admin\n  Port 2200\n  ProxyJump bastion\n  IdentityFile /keys/admin\n"
+    )
+    r = _route(config=config)
+    assert r.target == Hop("10.0.0.5", 2200, "admin", ("/keys/admin",))
+    assert r.jumps == (Hop("192.0.2.1", 2022, "jump", ("/keys/jump",)),)
+    # what the inventory says wins over the config, as ssh's command-line options do
+    r = _route(config=config, port=22, user="root", key_file="/keys/inv", args="-o ProxyJump=none")
+    assert r.target == Hop("10.0.0.5", 22, "root", ("/keys/inv",)) and r.jumps == ()

@@ -26,7 +26,9 @@ def platform(**changes: Any) -> Platform:
 def files() -> dict[str, str]:
     p = platform()
     project = p.projects[0]
-    return {k: v.decode() for k, v in service_template.render(p, project, project.services[0]).items()}
+    rendered = {k: v.decode() for k, v in service_template.render(p, project, project.services[0]).items()}
+    assert "Jenkinsfile" not in rendered  # the pipeline lives in the Jenkins job, not in the repository
+    return {**rendered, "Jenkinsfile": service_template.pipeline_script()}
 
 
 # --------------------------------------------------------------------------- a Groovy reader
@@ -97,7 +99,7 @@ def child(node: list[tuple[str, Any]], name: str) -> list[tuple[str, Any]]:
     return matches[0]
 
 
-def test_jenkinsfile_is_a_declarative_pipeline_with_the_five_stages(files: dict[str, str]) -> None:
+def test_jenkinsfile_is_a_declarative_pipeline_with_its_stages(files: dict[str, str]) -> None:
     text = files["Jenkinsfile"]
     tokens = groovy_tokens(text)
     assert tokens.count("{") == tokens.count("}")
@@ -106,10 +108,13 @@ def test_jenkinsfile_is_a_declarative_pipeline_with_the_five_stages(files: dict[
     kubernetes = child(child(pipeline, "agent"), "kubernetes")
     assert kubernetes == []  # settings only, no nested blocks
     stages = child(pipeline, "stages")
-    assert [n for n, _ in stages] == ["stage:Checkout", "stage:Build", "stage:Test", "stage:Push", "stage:Bump"]
-    for name in ("stage:Push", "stage:Bump"):
+    assert [n for n, _ in stages] == ["stage:Checkout", "stage:Build", "stage:Test", "stage:Archive", "stage:Release"]
+    for name in ("stage:Archive", "stage:Release"):
         when = child(child(stages, name), "when")
         assert when == []
+    release = child(stages, "stage:Release")
+    assert [n for n, _ in child(release, "stages")] == ["stage:Push", "stage:Bump"]
+    assert child(child(release, "agent"), "kubernetes") == []
     for name in ("stage:Checkout", "stage:Build", "stage:Test"):
         assert not [n for n, _ in child(stages, name) if n == "when"], f"{name} must run for every tag"
 
@@ -117,6 +122,9 @@ def test_jenkinsfile_is_a_declarative_pipeline_with_the_five_stages(files: dict[
 def test_jenkinsfile_agent_and_credentials_are_the_ones_seed_creates(files: dict[str, str]) -> None:
     text = files["Jenkinsfile"]
     assert re.search(r"kubernetes \{\s*cloud '" + names.CLOUD + r"'\s*inheritFrom '" + names.POD_TEMPLATE + "'", text)
+    assert re.search(
+        r"kubernetes \{\s*cloud '" + names.CLOUD + r"'\s*inheritFrom '" + names.RELEASE_POD_TEMPLATE + "'", text
+    )
     assert "defaultContainer 'buildah'" in text
     assert set(re.findall(r"credentialsId: '([^']+)'", text)) == {names.HARBOR_CREDENTIAL, names.GITLAB_CREDENTIAL}
     assert "container('git')" in text
@@ -131,7 +139,7 @@ def test_jenkinsfile_reads_only_the_parameters_the_job_defines(files: dict[str, 
     used = set(re.findall(r"params\.([A-Z_]+)", text))
     shell_vars = set(re.findall(r"\$\{?([A-Z][A-Z_]+)", text))
     pipeline_env = {"GIT_TAG", "SHORT_SHA", "RELEASE", "IMAGE_TAG", "HARBOR_USER", "HARBOR_PASSWORD", "DEPLOY_KEY"}
-    jenkins_env = {"BUILD_NUMBER", "GIT_SSH_COMMAND"}
+    jenkins_env = {"BUILD_NUMBER", "GIT_SSH_COMMAND", "PWD", "GITLAB_KNOWN_HOSTS"}  # the last: release pod template
     assert used <= set(params)
     assert shell_vars - pipeline_env - jenkins_env <= set(params), shell_vars - pipeline_env - jenkins_env - set(params)
     for scheme in ("build-number", "datetime"):

@@ -330,3 +330,14 @@ def test_broken_jinja_names_the_key(edit_spec: Callable[..., Path]) -> None:
     with pytest.raises(SpecInvalid) as caught:
         load_and_validate(tree)
     assert any(": dockyard_domain: " in line and "templated" in line for line in caught.value.lines())
+
+
+def test_skip_phases_names_a_phase_and_a_reason(edit_spec: Callable[..., Path]) -> None:
+    tree = edit_spec(lambda s: s.update(dockyard_skip_phases={"tools": "installed by another team"}))
+    load_and_validate(tree)
+    tree = edit_spec(lambda s: s.update(dockyard_skip_phases={"toolz": "typo", "tools": ""}))
+    with pytest.raises(SpecInvalid) as caught:
+        load_and_validate(tree)
+    lines = caught.value.lines()
+    assert any("dockyard_skip_phases" in line and "toolz" in line for line in lines), lines
+    assert any("dockyard_skip_phases.tools" in line for line in lines), lines

@@ -66,17 +66,8 @@ def selector(env: str) -> str:
 def apply_env(
     cluster: Cluster, objects: list[dict[str, Any]], *, env: str, resolver: Resolver, dry_run: bool
 ) -> ApplyReport:
-    report = ApplyReport()
-    wanted: set[tuple[str, str]] = set()
-    for obj in objects:
-        name = obj["metadata"]["name"]
-        wanted.add((obj["kind"], name))
-        filled = resolver.fill(obj)
-        if filled is None:
-            report.changes.append(Change("kept", obj["kind"], name))
-            continue
-        report.changes.append(_apply_one(cluster, filled, dry_run=dry_run))
-    report.notes += resolver.missing
+    report = apply_objects(cluster, objects, resolver=resolver, dry_run=dry_run)
+    wanted = {(obj["kind"], obj["metadata"]["name"]) for obj in objects}
     for api_version, kind in PRUNED_KINDS:
         try:
             live = cluster.list(api_version, kind, names.ARGOCD_NAMESPACE, selector(env))
@@ -91,8 +82,39 @@ def apply_env(
     return report
 
 
+def apply_objects(cluster: Cluster, objects: list[dict[str, Any]], *, resolver: Resolver, dry_run: bool) -> ApplyReport:
+    """Apply each object (dry run first, for real only when it differs); nothing is pruned."""
+    report = ApplyReport()
+    new_namespaces: set[str] = set()  # dry run: namespaces this run would create
+    for obj in objects:
+        filled = resolver.fill(obj)
+        if filled is None:
+            report.changes.append(Change("kept", obj["kind"], _name(obj)))
+            continue
+        if dry_run and filled["metadata"].get("namespace") in new_namespaces:
+            # its namespace does not exist yet: the API server cannot dry-run it; it would be created
+            report.changes.append(
+                Change("create", obj["kind"], _name(obj), _diff(None, _comparable(filled), obj["kind"]))
+            )
+            continue
+        change = _apply_one(cluster, filled, dry_run=dry_run)
+        if dry_run and obj["kind"] == "Namespace" and change.action == "create":
+            new_namespaces.add(obj["metadata"]["name"])
+        report.changes.append(change)
+    report.notes += resolver.missing
+    resolver.missing.clear()
+    return report
+
+
+def _name(obj: dict[str, Any]) -> str:
+    """An object's name as reports show it: with its namespace when that is not Argo CD's."""
+    meta = obj["metadata"]
+    namespace = meta.get("namespace", names.ARGOCD_NAMESPACE)
+    return meta["name"] if namespace == names.ARGOCD_NAMESPACE else f"{namespace}/{meta['name']}"
+
+
 def _apply_one(cluster: Cluster, obj: dict[str, Any], *, dry_run: bool) -> Change:
-    kind, name = obj["kind"], obj["metadata"]["name"]
+    kind = obj["kind"]
     try:
         current = cluster.get(obj)
         proposed = cluster.apply(obj, dry_run=True)
@@ -100,14 +122,14 @@ def _apply_one(cluster: Cluster, obj: dict[str, Any], *, dry_run: bool) -> Chang
         if not dry_run:
             raise
         # Check mode before the chart (and so Argo CD's CRDs) is installed: it would be created.
-        return Change("create", kind, name, _diff(None, _comparable(obj), kind))
+        return Change("create", kind, _name(obj), _diff(None, _comparable(obj), kind))
     before = _comparable(current) if current is not None else None
     after = _comparable(proposed)
     if before == after:
-        return Change("unchanged", kind, name)
+        return Change("unchanged", kind, _name(obj))
     if not dry_run:
         cluster.apply(obj, dry_run=False)
-    return Change("create" if current is None else "update", kind, name, _diff(before, after, kind))
+    return Change("create" if current is None else "update", kind, _name(obj), _diff(before, after, kind))
 
 
 def _comparable(obj: dict[str, Any]) -> dict[str, Any]:

@@ -30,7 +30,9 @@ PLATFORM_SOURCE = "dockyard"  # spec.description prefix
 def env_objects(platform: Platform, env: str, settings: ArgoSettings) -> list[dict[str, Any]]:
     """Every object for ``env``'s Argo CD, in apply order (projects, secrets, applications, root last)."""
     projects = platform.projects_in(env)
-    objects: list[dict[str, Any]] = [root_app_project(platform, env)]
+    # One Argo CD, one locked default project: with layout central the central environment brings it.
+    objects: list[dict[str, Any]] = [] if names.is_remote(platform, env) else [locked_default_project(env)]
+    objects.append(root_app_project(platform, env))
     objects += [app_project(platform, p, env) for p in projects]
     objects.append(apps_repo_secret(platform, env))
     objects += [repo_secret(platform, p, env) for p in projects]
@@ -123,7 +125,8 @@ def application(platform: Platform, project: Project, service: Service, env: str
             "project": names.app_project(platform, project, env),
             "source": {
                 "repoURL": platform.deploy_repo_url(project),
-                "targetRevision": "HEAD",
+                # manual sync (prod): the protected env/<env> branch only merged merge requests change
+                "targetRevision": "HEAD" if environment.automated else environment.deploy_branch,
                 "path": deploy_chart.CHART_DIR,
                 "helm": {
                     "releaseName": names.release(project, service),
@@ -132,6 +135,23 @@ def application(platform: Platform, project: Project, service: Service, env: str
             },
             "destination": destination(platform, env, environment.namespace(project.name)),
             "syncPolicy": sync_policy(environment, "CreateNamespace=true"),
+        },
+    }
+
+
+def locked_default_project(env: str) -> dict[str, Any]:
+    """Argo CD's own ``default`` project, locked: no source, no destination, no kind. An Application
+    that names no project (or ``default``) can deploy nothing."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "AppProject",
+        "metadata": metadata(names.DEFAULT_PROJECT, env),
+        "spec": {
+            "description": "Locked by Dockyard: every Application belongs to its project's AppProject",
+            "sourceRepos": [],
+            "destinations": [],
+            "clusterResourceWhitelist": [],
+            "namespaceResourceWhitelist": [],
         },
     }
 

@@ -5,6 +5,7 @@ Value names are the chart's own (``tests/reference/argo-cd-chart/argo-cd/values.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ from dockyard.gitops import names
 from dockyard.gitops.settings import ArgoSettings, TrustInputs
 from dockyard.problems import InvalidInput
 from dockyard.spec.model import Platform
+from dockyard.spec.schema import SSO_GROUP, SSO_GROUP_FIX
 
 CHART_COMPONENT = "argocd_chart"
 CHART_ARTEFACT = "argo-cd-chart"
@@ -61,8 +63,9 @@ def chart_values(
         global_values["hostAliases"] = aliases
     configs: dict[str, Any] = {
         "cm": {"admin.enabled": True, "exec.enabled": False},
-        # TLS ends at the ingress (certificate from the internal CA); the server speaks HTTP behind it.
-        "params": {"server.insecure": True},
+        # argocd-server serves TLS itself (Secret argocd-server-tls, from the internal CA) and the
+        # ingress speaks HTTPS to it: the admin login never travels in clear inside the cluster.
+        "params": {"server.insecure": False},
         "rbac": {"policy.default": "role:readonly", "policy.csv": rbac_policy(platform, env, settings)},
         "secret": {
             "argocdServerAdminPassword": admin.bcrypt_hash,
@@ -78,6 +81,9 @@ def chart_values(
         "hostname": host,
         "tls": False,  # the chart's own switch hard-codes the secret name; extraTls takes ours
         "extraTls": [{"hosts": [host], "secretName": settings.tls_secret}],
+        # ingress-nginx: talk HTTPS to argocd-server (argo-cd chart docs, "SSL Termination at Ingress
+        # Controller" without server.insecure).
+        "annotations": {"nginx.ingress.kubernetes.io/backend-protocol": "HTTPS"},
     }
     if settings.ingress_class:
         ingress["ingressClassName"] = settings.ingress_class
@@ -109,7 +115,12 @@ def rbac_policy(platform: Platform, env: str, settings: ArgoSettings) -> str:
         for project in platform.projects_in(served):
             app_project = names.app_project(platform, project, served)
             lines.append(f"p, {names.PROD_SYNC_ROLE}, applications, sync, {app_project}/*, allow")
-    lines += [f"g, {group}, {names.PROD_SYNC_ROLE}" for group in settings.prod_sync_groups]
+    for group in settings.prod_sync_groups:
+        if not re.fullmatch(SSO_GROUP, group):
+            raise InvalidInput(
+                f"dockyard_argocd_prod_sync_groups: {group!r} is not a safe group name ({SSO_GROUP_FIX})"
+            )
+        lines.append(f"g, {group}, {names.PROD_SYNC_ROLE}")
     return "\n".join(lines) + "\n"
 
 

@@ -11,6 +11,7 @@ from dockyard.gitops import render as rendering
 from dockyard.gitops.build import env_layout
 from dockyard.inventory import LoadedInventory
 from dockyard.problems import InvalidInput
+from dockyard.seed import names as seed_names
 from dockyard.service_names import service_addresses
 from dockyard.spec.model import Platform
 
@@ -22,19 +23,27 @@ def render(root: Path, inventories: str | None, env: str, out: str, *, configs: 
     if not envs:
         raise InvalidInput(f"{tree.root}: no environments (each is a folder holding hosts.yml)")
     out_dir = Path(out) if Path(out).is_absolute() else Path.cwd() / out
+    cli.require_writable_dir(out_dir, "--out")  # checked first: nothing is written when it cannot be
     if configs:
         return _render_configs(root, inventories, envs, out_dir)
     layouts: list[rendering.EnvLayout] = []
     platform: Platform | None = None
+    stores: dict[Path, secrets.Vault] = {}  # one per vault file: environments may share one
     for name in envs:
         inv, platform = cli.load(root, inventories, name)
-        store = secrets.Vault.open(tree, name, cli.state_dir(root))
+        path = secrets.vault_path(tree, name)
+        if path not in stores:
+            stores[path] = secrets.Vault.open(tree, name, cli.state_dir(root))
+            stores[path].defer_writes()  # new secrets are stored only once the output is written
+        store = stores[path]
         addresses = _addresses(inv, platform, name)
         layout, _settings = env_layout(root, inv.spec, platform, name, store=store, service_addresses=addresses)
         layouts.append(layout)
     assert platform is not None
     rendering.check_shared_argocd(platform, layouts)
     report = rendering.write_layout(out_dir, platform, layouts)
+    for store in stores.values():
+        store.flush()
     for layout in layouts:
         kinds: dict[str, int] = {}
         for obj in layout.objects:
@@ -95,8 +104,9 @@ def promote(
     inv, platform = cli.load(root, inventories, from_env if from_env in envs else envs[0])
     gitlab = platform.tools["gitlab"]
     ca_file = Path(gitlab.ca_file) if gitlab.ca_file else settings.state_dir(root, inv.spec) / "pki" / "ca.crt"
-    vault_token = (inv.spec.get("dockyard_secrets") or {}).get(gitlab_mr.ROOT_TOKEN_KEY)
-    opener = gitlab_mr.gitlab_opener(gitlab.token_env, vault_token, ca_file if ca_file.is_file() else None)
+    key = seed_names.promote_token_key(project)
+    token = secrets.Vault.open(inv.tree, inv.env, settings.state_dir(root, inv.spec)).get(key)
+    opener = gitlab_mr.promote_opener(token, key, ca_file if ca_file.is_file() else None)
     result = promotion.promote(platform, project, service, from_env, to_env, repo_url=repo, open_merge_request=opener)
     cli.out(result.summary())
     return 0

@@ -36,7 +36,7 @@ def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 def clone(url: str, into: Path) -> Repo:
-    run("clone", "--quiet", "--no-tags", url, str(into))
+    run("clone", "--quiet", "--no-tags", "--", url, str(into))  # "--": a URL is never read as an option
     return Repo(into)
 
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from dockyard.problems import DockyardError
-
-ROOT_TOKEN_KEY = "gitlab.root_token"  # noqa: S105 (a vault key's name)
 
 
 @dataclass(frozen=True)
@@ -61,15 +58,14 @@ def open_merge_request(request: MergeRequest, *, token: str, ca_file: Path | Non
         raise DockyardError(f"{request.gitlab_url}: cannot reach GitLab: {type(exc).__name__}") from None
 
 
-def gitlab_opener(token_env: str | None, vault_token: str | None, ca_file: Path | None) -> OpenMergeRequest:
-    """An opener that reads the token when it is first needed: ``$<token_env>``, else the vault's root token."""
+def promote_opener(token: str | None, vault_key: str, ca_file: Path | None) -> OpenMergeRequest:
+    """An opener with the deploy repository's promote token (a project access token seed keeps in
+    the vault under ``vault_key``): never the GitLab administrator's token."""
 
     def opener(request: MergeRequest) -> str:
-        token = (os.environ.get(token_env) if token_env else None) or vault_token
         if not token:
-            where = f"${token_env} or " if token_env else ""
             raise DockyardError(
-                f"no GitLab token to open the merge request with (set {where}the vault key {ROOT_TOKEN_KEY})"
+                f"no promote token for {request.project_path} in the vault (key {vault_key}; invoke seed creates it)"
             )
         return open_merge_request(request, token=token, ca_file=ca_file)
 

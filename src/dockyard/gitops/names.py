@@ -29,9 +29,10 @@ VALUE_FROM_PREFIX = "dockyard.io/value-from."
 
 FINALIZER = "resources-finalizer.argocd.argoproj.io"
 # The Secret in each application namespace holding the environment's pull-only Harbor robot account
-# (written by the Harbor seeder).
+# (written by the argocd phase, dockyard.gitops.workload_objects, from the robot secret seed keeps).
 IMAGE_PULL_SECRET = "harbor-pull"  # noqa: S105 (a Secret's name)
 PROD_SYNC_ROLE = "role:prod-sync"
+DEFAULT_PROJECT = "default"  # Argo CD's own AppProject, rendered locked
 
 
 def _suffix(platform: Platform, env: str) -> str:

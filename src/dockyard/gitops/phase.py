@@ -5,6 +5,10 @@
    saying why, and changes nothing.
 3. Where an Argo CD runs in the environment's cluster: install or upgrade the chart (pyhelm3).
 4. Apply the environment's objects (server-side apply) and prune the ones that left the spec.
+5. In the environment's own cluster: its project namespaces with the ``harbor-pull`` image pull
+   Secrets (from the vault), and in the build environment each project's build namespace and
+   account, whose kubeconfig goes to the vault for that project's Jenkins folder
+   (:mod:`dockyard.gitops.workload_objects`).
 """
 
 from __future__ import annotations
@@ -15,12 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from dockyard import catalogue, kube, secrets
-from dockyard.gitops import apply, argocd_values, install, names
+from dockyard.gitops import apply, argocd_values, install, names, workload_objects
 from dockyard.gitops.build import env_layout
 from dockyard.gitops.secret_values import DryRunStore, Resolver, SecretStore
 from dockyard.gitops.settings import ArgoSettings
 from dockyard.inventory import InventoryTree
 from dockyard.problems import InvalidInput
+from dockyard.seed import jenkins_config
+from dockyard.seed import names as seed_names
 from dockyard.spec.model import Platform
 from dockyard.spec.validate import build
 
@@ -116,13 +122,52 @@ def run(
             return result
         resolver = Resolver(vault=store, kubeconfigs={env: settings.kubeconfig}, pki_dir=settings.pki_dir)
         report = apply.apply_env(cluster, layout.objects, env=env, resolver=resolver, dry_run=options.check)
+    _report(result, "objects", report, options.check)
+    _workload(platform, env, settings, store, options=options, result=result)
+    return result
+
+
+def _report(result: PhaseResult, what: str, report: apply.ApplyReport, check: bool) -> None:
     result.changed |= report.changed
-    prefix = "would be: " if options.check and report.changed else ""
-    result.messages.append(f"argocd: env {env}: objects {prefix}{report.summary()}")
+    prefix = "would be: " if check and report.changed else ""
+    result.messages.append(f"argocd: env {result.env}: {what} {prefix}{report.summary()}")
     result.messages += [f"  {c.line()}" for c in report.changes if c.action not in ("unchanged",)]
     result.notes += report.notes
     result.diffs += [c.diff for c in report.changes if c.diff]
-    return result
+
+
+def _workload(
+    platform: Platform,
+    env: str,
+    settings: ArgoSettings,
+    store: SecretStore,
+    *,
+    options: PhaseOptions,
+    result: PhaseResult,
+) -> None:
+    """Namespaces, image pull Secrets and build accounts in the environment's own cluster."""
+    objects = workload_objects.pull_secret_objects(platform, env) + workload_objects.build_objects(platform, env)
+    if not objects:
+        return
+    resolver = Resolver(
+        vault=store, kubeconfigs={}, pki_dir=settings.pki_dir, registry=platform.tool_hostname("harbor")
+    )
+    with kube.connect(settings.kubeconfig) as own:
+        report = apply.apply_objects(own, objects, resolver=resolver, dry_run=options.check)
+        _report(result, "namespaces, pull secrets, build accounts", report, options.check)
+        if env != platform.build_env or options.check:
+            return
+        server = jenkins_config.build_cluster(settings.kubeconfig.read_text(encoding="utf-8")).server
+        for project in platform.projects:
+            secret = own.get(workload_objects.token_secret_ref(platform, project.name)) or {}
+            namespace = platform.ci.build_namespace_of(project.name)
+            kubeconfig = workload_objects.project_kubeconfig(server, secret, namespace)
+            key = seed_names.project_kubeconfig_key(env, project.name)
+            if kubeconfig is None:
+                result.notes.append(f"no token yet for the build account of {project.name} ({namespace}): rerun")
+            elif store.set(key, kubeconfig):
+                result.changed = True
+                result.messages.append(f"argocd: env {env}: build kubeconfig of {project.name} -> vault {key}")
 
 
 def _platform(spec: Mapping[str, Any]) -> Platform:

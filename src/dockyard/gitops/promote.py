@@ -1,9 +1,12 @@
 """``invoke promote``: copy a service's image tag from one environment's values file to another's, as a git
 commit in the deploy repository, pushed to its remote.
 
-To an automatically synced environment the commit goes to the default branch. To a manual-sync
-environment (prod) it goes to a branch ``promote/<env>/<service>-<tag>``, and a merge request is
-opened when the remote is the platform's GitLab (someone approves it; Argo CD then waits for a sync).
+To an automatically synced environment the commit goes to the default branch. A manual-sync
+environment (prod) tracks its own protected branch ``env/<env>`` that nobody pushes to: the commit
+goes to a branch ``promote/<env>/<service>-<tag>`` made from it, and a merge request into
+``env/<env>`` is opened when the remote is the platform's GitLab, with the deploy repository's own
+least-privilege project access token (Developer: it opens merge requests, it cannot merge them).
+A Maintainer merges; Argo CD then waits for a sync by role:prod-sync.
 """
 
 from __future__ import annotations
@@ -91,14 +94,22 @@ def _promote_in(job: _Job, repo: git.Repo) -> Promotion:
         job.url,
     )
     src_path, dst_path = deploy_repo.values_path(from_env, service), deploy_repo.values_path(to_env, service)
+    default_branch = repo.out("symbolic-ref", "--short", "HEAD")
+    source_branch = platform.environments[from_env].deploy_branch
+    if source_branch != default_branch:  # promoting out of a manual-sync environment: read its branch
+        _checkout_env_branch(repo, source_branch, url)
     tag = deploy_repo.image_tag(_read(repo, src_path, url), src_path)
     if not tag:
         raise InvalidInput(
             f"{url}: {src_path}: image.tag: empty, nothing to promote (a release build sets it in dev; "
             f"promote from an environment that has one)"
         )
-    default_branch = repo.out("symbolic-ref", "--short", "HEAD")
     manual = not platform.environments[to_env].automated
+    target_branch = platform.environments[to_env].deploy_branch if manual else default_branch
+    if manual:
+        _checkout_env_branch(repo, target_branch, url)
+    elif source_branch != default_branch:
+        repo.run("checkout", "--quiet", default_branch)
     branch = (
         f"promote/{to_env}/{git.branch_name_part(service)}-{git.branch_name_part(tag)}" if manual else default_branch
     )
@@ -124,7 +135,7 @@ def _promote_in(job: _Job, repo: git.Repo) -> Promotion:
                     gitlab_url=platform.tool_url("gitlab"),
                     project_path=platform.deploy_repo_path(project),
                     source_branch=branch,
-                    target_branch=default_branch,
+                    target_branch=target_branch,
                     title=f"Promote {project.name}/{service} to {to_env}: {tag}",
                     description=(
                         f"Sets `image.tag` of `{dst_path}` to `{tag}`, as in `{src_path}`.\n\n"
@@ -135,9 +146,19 @@ def _promote_in(job: _Job, repo: git.Repo) -> Promotion:
         else:
             result.note = (
                 f"{to_env} syncs manually and the remote is not the platform's GitLab: "
-                f"open a merge request of {branch} into {default_branch} there"
+                f"open a merge request of {branch} into {target_branch} there"
             )
     return result
+
+
+def _checkout_env_branch(repo: git.Repo, branch: str, url: str) -> None:
+    """Work on top of a manual-sync environment's branch (``env/<env>``), which seed creates."""
+    fetched = repo.run("fetch", "--quiet", "origin", f"refs/heads/{branch}:refs/remotes/origin/{branch}", check=False)
+    if fetched.returncode != 0:
+        raise InvalidInput(
+            f"{url}: branch {branch}: not in the deploy repository (invoke seed creates it from the default branch)"
+        )
+    repo.run("checkout", "--quiet", "-B", f"dockyard-promote-{branch.replace('/', '-')}", f"origin/{branch}")
 
 
 def _project(platform: Platform, name: str) -> Project:

@@ -65,6 +65,7 @@ class Resolver:
     vault: SecretLookup
     kubeconfigs: Mapping[str, Path]
     pki_dir: Path
+    registry: str = ""  # Harbor's host name: the image pull Secrets' registry
     missing: list[str] = field(default_factory=list)
 
     def fill(self, obj: dict[str, Any]) -> dict[str, Any] | None:
@@ -104,6 +105,14 @@ class Resolver:
                 return None
             server, config = cluster_credentials(path)
             return server if source == "kubeconfig-server" else config
+        if source == "harbor-pull":  # "<robot name> <vault key of its secret>": a dockerconfigjson
+            robot, _, secret_key = key.partition(" ")
+            secret = self.vault.get(secret_key)
+            if secret is None or not self.registry:
+                return None
+            auth = base64.b64encode(f"{robot}:{secret}".encode()).decode()
+            entry = {"username": robot, "password": secret, "auth": auth}
+            return json.dumps({"auths": {self.registry: entry}}, sort_keys=True)
         if source in ("pki-cert", "pki-key"):
             path = self.pki_dir / "certs" / f"{key}.{'crt' if source == 'pki-cert' else 'key'}"
             return path.read_text(encoding="utf-8") if path.is_file() else None
@@ -113,6 +122,8 @@ class Resolver:
         source, _, key = ref.partition(":")
         if source == "vault":
             return "not in the vault yet (the GitLab seeder stores the deploy keys)"
+        if source == "harbor-pull":
+            return f"robot secret {key.partition(' ')[2]} not in the vault yet (invoke seed creates the Harbor robots)"
         if source.startswith("kubeconfig"):
             return f"no kubeconfig for environment {key}"
         return f"no certificate files for {key} in {self.pki_dir / 'certs'} (the internal CA phase issues them)"
@@ -152,7 +163,12 @@ def cluster_credentials(kubeconfig: Path) -> tuple[str, str]:
         user = next(u["user"] for u in data.get("users", []) if u["name"] == context["user"])
     except (OSError, yaml.YAMLError, KeyError, IndexError, StopIteration, TypeError) as exc:
         raise InvalidInput(f"{kubeconfig}: (file): not a usable kubeconfig ({type(exc).__name__}: {exc})") from None
-    tls: dict[str, Any] = {"insecure": bool(cluster.get("insecure-skip-tls-verify", False))}
+    if cluster.get("insecure-skip-tls-verify"):
+        raise InvalidInput(
+            f"{kubeconfig}: clusters[{context['cluster']}].insecure-skip-tls-verify: is true, Dockyard never "
+            f"carries an unverified cluster into Argo CD (give certificate-authority-data instead)"
+        )
+    tls: dict[str, Any] = {"insecure": False}
     if cluster.get("certificate-authority-data"):
         tls["caData"] = cluster["certificate-authority-data"]
     if user.get("client-certificate-data"):

@@ -38,6 +38,14 @@ def kubeconfig_path(root: Path, spec: Mapping[str, Any], env: str) -> Path:
     return _path(root, spec.get("dockyard_kubeconfig")) or state_dir(root, spec) / "kubeconfig" / f"{env}.yaml"
 
 
+def known_hosts_path(root: Path, spec: Mapping[str, Any]) -> Path:
+    """GitLab's SSH host keys as Dockyard keeps them (Argo CD and the build pods check against them)."""
+    return (
+        _path(root, spec.get("dockyard_gitlab_ssh_known_hosts_file"))
+        or state_dir(root, spec) / "gitlab" / "ssh_known_hosts"
+    )
+
+
 @dataclass(frozen=True)
 class ArgoSettings:
     env: str
@@ -70,9 +78,7 @@ class ArgoSettings:
             kubeconfig=kubeconfig_path(root, spec, env),
             central_kubeconfig=central_kubeconfig,
             internal_ca_cert=_path(root, spec.get("dockyard_internal_ca_cert")) or state / "pki" / "ca.crt",
-            known_hosts_file=(
-                _path(root, spec.get("dockyard_gitlab_ssh_known_hosts_file")) or state / "gitlab" / "ssh_known_hosts"
-            ),
+            known_hosts_file=known_hosts_path(root, spec),
             ha=bool(spec.get("dockyard_argocd_ha", False)),
             tls_secret=str(spec.get("dockyard_argocd_tls_secret") or DEFAULT_TLS_SECRET),
             ingress_class=str(spec.get("dockyard_argocd_ingress_class") or ""),

@@ -6,13 +6,17 @@ connection and one round trip whatever the number of checks.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import paramiko
+
+from dockyard.preflight.route import Hop
 
 _SCRIPT = r"""
 echo "time=$(date +%s.%N)"
@@ -47,6 +51,14 @@ class Target:
     known_hosts_files: tuple[str, ...] = ()
     strict_host_keys: bool = True
     timeout_s: float = 10.0
+    jumps: tuple[Hop, ...] = ()  # ProxyJump hosts, in order
+    proxy_command: str | None = None
+    config_key_files: tuple[str, ...] = ()  # IdentityFile of ~/.ssh/config, when the inventory gives none
+
+    def key_files(self) -> list[str] | None:
+        if self.key_file:
+            return [os.path.expanduser(self.key_file)]
+        return list(self.config_key_files) or None
 
 
 @dataclass
@@ -58,22 +70,63 @@ class Facts:
     clock_uncertainty_s: float | None = None
 
 
-def collect(target: Target, resolve_names: list[str]) -> Facts:
+class HopFailed(Exception):
+    """Reaching a jump host (or the tunnel through it) failed: the message names the hop."""
+
+
+def _connect(target: Target, clients: list[paramiko.SSHClient]) -> paramiko.SSHClient:
+    """Connect to the target, through its ProxyCommand or each ProxyJump host in turn (each client
+    opened is appended to ``clients``, for the caller to close)."""
+    sock: Any = paramiko.ProxyCommand(target.proxy_command) if target.proxy_command else None
+    hops = [*target.jumps, Hop(target.address, target.port, target.user)]
+    for hop, following in itertools.pairwise(hops):
+        jump = paramiko.SSHClient()
+        clients.append(jump)
+        keys = list(hop.key_files) or target.key_files()
+        try:
+            _load_host_keys(jump, target)
+            jump.connect(
+                hostname=hop.host,
+                port=hop.port,
+                username=hop.user,
+                key_filename=keys,
+                sock=sock,
+                timeout=target.timeout_s,
+                banner_timeout=target.timeout_s,
+                auth_timeout=target.timeout_s,
+            )
+            transport = jump.get_transport()
+            assert transport is not None
+            sock = transport.open_channel(
+                "direct-tcpip", (following.host, following.port), ("127.0.0.1", 0), timeout=target.timeout_s
+            )
+        except (paramiko.SSHException, OSError) as exc:
+            detail = _ssh_error(exc) if isinstance(exc, paramiko.SSHException) else str(exc.strerror or exc)
+            raise HopFailed(f"jump host {hop.user + '@' if hop.user else ''}{hop.host}:{hop.port}: {detail}") from None
     client = paramiko.SSHClient()
+    clients.append(client)
+    _load_host_keys(client, target)
+    keys = target.key_files()
+    client.connect(
+        hostname=target.address,
+        port=target.port,
+        username=target.user,
+        key_filename=keys,
+        password=target.password,
+        sock=sock,
+        timeout=target.timeout_s,
+        banner_timeout=target.timeout_s,
+        auth_timeout=target.timeout_s,
+        look_for_keys=keys is None and target.password is None,
+        allow_agent=keys is None and target.password is None,
+    )
+    return client
+
+
+def collect(target: Target, resolve_names: list[str]) -> Facts:
+    clients: list[paramiko.SSHClient] = []
     try:
-        _load_host_keys(client, target)
-        client.connect(
-            hostname=target.address,
-            port=target.port,
-            username=target.user,
-            key_filename=os.path.expanduser(target.key_file) if target.key_file else None,
-            password=target.password,
-            timeout=target.timeout_s,
-            banner_timeout=target.timeout_s,
-            auth_timeout=target.timeout_s,
-            look_for_keys=target.key_file is None and target.password is None,
-            allow_agent=target.key_file is None and target.password is None,
-        )
+        client = _connect(target, clients)
         script = _SCRIPT.replace("@NAMES@", " ".join(shlex.quote(n) for n in resolve_names))
         before = time.time()
         _stdin, stdout, _stderr = client.exec_command("sh -s", timeout=target.timeout_s)
@@ -81,6 +134,8 @@ def collect(target: Target, resolve_names: list[str]) -> Facts:
         stdout.channel.shutdown_write()
         output = stdout.read().decode(errors="replace")
         after = time.time()
+    except HopFailed as exc:
+        return Facts(target.name, error=str(exc))
     except paramiko.BadHostKeyException:
         return Facts(target.name, error="host key does not match known_hosts (possible MITM; check and update it)")
     except paramiko.SSHException as exc:
@@ -90,7 +145,8 @@ def collect(target: Target, resolve_names: list[str]) -> Facts:
     except OSError as exc:
         return Facts(target.name, error=f"cannot connect to {target.address}:{target.port}: {exc.strerror or exc}")
     finally:
-        client.close()
+        for opened in reversed(clients):
+            opened.close()
     values = dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
     facts = Facts(target.name, values=values)
     try:

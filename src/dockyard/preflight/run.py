@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from dockyard.inventory import Host, LoadedInventory
+from dockyard.preflight import route
 from dockyard.preflight.checks import CHECKS, Result, judge, plan_for
 from dockyard.preflight.probe import Facts, Target, collect
 from dockyard.spec.model import Platform
@@ -49,41 +50,35 @@ class Report:
         return f"preflight FAILED on {len(self.failed)} of {len(self.rows)} host(s): " + "; ".join(parts)
 
 
-def target_for(host: Host, timeout_s: float, host_key_checking: bool) -> Target:
+def target_for(host: Host, timeout_s: float, host_key_checking: bool, config: Any = None) -> Target:
+    """How Ansible's ssh connection would reach the host: its connection variables, then ~/.ssh/config."""
     args = " ".join(str(host.get(k) or "") for k in ("ansible_ssh_common_args", "ansible_ssh_extra_args"))
-    known_hosts, strict = _ssh_options(args, host_key_checking)
+    port = host.get("ansible_port") or host.get("ansible_ssh_port")
+    path = route.route(
+        host.address,
+        port=int(port) if port else None,  # validated as a port number before preflight runs
+        user=host.get("ansible_user") or host.get("ansible_ssh_user"),
+        key_file=host.get("ansible_ssh_private_key_file") or host.get("ansible_private_key_file"),
+        args=args,
+        config=config if config is not None else route.ssh_config(),
+    )
+    strict = host_key_checking if path.strict_host_keys is None else path.strict_host_keys
     if host.get("ansible_host_key_checking") is not None:
         strict = bool(host.get("ansible_host_key_checking"))
     return Target(
         name=host.name,
-        address=host.address,
-        port=int(host.get("ansible_port") or 22),
-        user=host.get("ansible_user"),
+        address=path.target.host,
+        port=path.target.port,
+        user=path.target.user,
         key_file=host.get("ansible_ssh_private_key_file") or host.get("ansible_private_key_file"),
         password=host.get("ansible_password") or host.get("ansible_ssh_pass"),
-        known_hosts_files=known_hosts,
+        known_hosts_files=path.known_hosts_files,
         strict_host_keys=strict,
         timeout_s=timeout_s,
+        jumps=path.jumps,
+        proxy_command=path.proxy_command,
+        config_key_files=path.target.key_files,
     )
-
-
-def _ssh_options(args: str, strict_default: bool) -> tuple[tuple[str, ...], bool]:
-    """The known_hosts files and host key policy that Ansible's ssh arguments ask for."""
-    files: list[str] = []
-    strict = strict_default
-    words = shlex.split(args)
-    for i, word in enumerate(words):
-        option = (
-            word[2:]
-            if word.startswith("-o") and len(word) > 2
-            else (words[i + 1] if word == "-o" and i + 1 < len(words) else "")
-        )
-        key, _, value = option.partition("=")
-        if key.lower() == "userknownhostsfile":
-            files.extend(value.split())
-        elif key.lower() == "stricthostkeychecking":
-            strict = value.lower() not in ("no", "off", "accept-new")
-    return tuple(files), strict
 
 
 def service_names(inv: LoadedInventory, platform: Platform) -> list[str]:
@@ -107,7 +102,8 @@ def run(
     max_skew = float(spec.get("dockyard_preflight_max_clock_skew_s", 2))
     names = service_names(inv, platform)
     hosts = [inv.hosts[name] for name in sorted(inv.hosts)]
-    targets = [target_for(h, timeout_s, host_key_checking) for h in hosts]
+    config = route.ssh_config()
+    targets = [target_for(h, timeout_s, host_key_checking, config) for h in hosts]
     with ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL, len(targets)))) as pool:
         all_facts = list(pool.map(lambda t: collector(t, names), targets))
     rows = {

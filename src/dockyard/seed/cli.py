@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from dockyard import cli, inventory
+from dockyard.gitops.settings import known_hosts_path
 from dockyard.secrets import Vault
 from dockyard.seed import content, wiring
 from dockyard.seed.access import ToolAccess, Unavailable, tool_access
 from dockyard.seed.changes import Report
 from dockyard.seed.run import ORDER, SeedOptions, seed
 from dockyard.spec.model import Platform
+from dockyard.summary import Summary
 
 MIN_REDACTED = 6
 
@@ -53,10 +55,16 @@ def _run(
         options,
         versions=inv.spec.get("dockyard_catalogue") or {},
         deploy_content=lambda project: content.deploy_repo_content(platform, project),
+        known_hosts=_known_hosts(root, inv),
     )
     keys = vault.keys()
     redact = Redactor([*credentials, *(v for k in keys if (v := vault.get(k)))])
     return report, redact
+
+
+def _known_hosts(root: Path, inv: inventory.LoadedInventory) -> str | None:
+    path = known_hosts_path(root, inv.spec)
+    return path.read_text(encoding="utf-8") if path.is_file() else None
 
 
 @cli.guarded
@@ -96,10 +104,15 @@ def seed_command(
     return 0
 
 
-def seed_after_bootstrap(root: Path, inv: inventory.LoadedInventory, platform: Platform) -> int:
+def seed_after_bootstrap(
+    root: Path, inv: inventory.LoadedInventory, platform: Platform, summary: Summary | None = None
+) -> int:
     """The last step of ``invoke bootstrap``: seed every tool that can be reached; say which were
-    skipped and why. Fails (1) only when a reachable tool failed."""
+    skipped and why (also to the bootstrap's closing summary). Fails (1) only when a reachable tool failed."""
     report, redact = _run(root, inv, platform, SeedOptions())
+    for skip in report.skipped if summary is not None else []:
+        if skip.kind != "not-in-spec":
+            summary.skip("seed", redact(f"{skip.tool} {skip.kind} {skip.name}"), redact(skip.reason))
     for line in report.render():
         if " noop " not in line:
             cli.out(redact(f"seed: {line.strip()}"))

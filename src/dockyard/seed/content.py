@@ -9,13 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from dockyard.gitops import deploy_repo
+from dockyard.gitops import apps_repo, deploy_repo
 from dockyard.spec.model import Platform, Project
 
 
 def deploy_repo_content(platform: Platform, project: Project) -> Mapping[str, bytes]:
     """The initial tree of ``<project>-deploy`` (path -> bytes)."""
     return deploy_repo.deploy_repo_files(platform, project)
+
+
+def apps_repo_content(platform: Platform) -> Mapping[str, bytes]:
+    """The initial tree of the platform's apps repository ``dockyard/argocd-apps``."""
+    return apps_repo.apps_repo_files(platform)
 
 
 def values_path(env: str, service: str) -> str:

@@ -4,14 +4,17 @@ What seed wants in GitLab for each project ``P`` with services ``S1..Sn``:
 
 * group ``P`` (private);
 * a source repository ``P/Si`` per service, initialised from the service template when empty;
-  ``main`` protected (Maintainers push, Developers merge), the release tag pattern protected
-  (Maintainers create), and webhook ``dockyard-jenkins`` to the service's Jenkins job on tag push,
+  ``main`` protected (Maintainers push, Developers merge), the build and release tag patterns
+  protected (creators from ``dockyard_ci``), and webhook ``dockyard-jenkins`` to the service's Jenkins job on tag push,
   with the project's secret token and TLS verification on;
 * the deploy repository ``P/P-deploy``, initialised from the deploy repo generator when empty;
-  ``main`` protected so that Jenkins' deploy key can push (the dev bump). When one of P's
-  environments syncs manually (prod), nobody else can push to ``main`` either: every other change,
-  prod's values included, lands through a merge request a Maintainer merges, with all discussions
-  resolved. (Required approvals and path-level rules are GitLab Premium features; CE has this.)
+  ``main`` (the automatically synced environments) protected so that Jenkins' deploy key (the dev
+  bump) and Maintainers (``invoke promote`` to stage) push it. Each manually synced environment
+  (prod) has its own branch ``env/<env>``, made from ``main``, that nobody pushes to, Jenkins' key
+  included: it changes only when a Maintainer merges a merge request, with all discussions
+  resolved. A project access token (Developer, scope api) lets ``invoke promote`` open those merge
+  requests. (Required approvals and path-level rules are GitLab Premium features; CE has this.)
+* the platform's group ``dockyard`` with the apps repository ``argocd-apps`` (merge requests only);
 * deploy keys: ``dockyard:P:jenkins`` (write on the deploy repo, read on the source repos) and
   ``dockyard:P:argocd-<env>`` (read on the deploy repo) for each environment of P.
 
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime as dt
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -52,6 +56,10 @@ NO_ONE, DEVELOPER, MAINTAINER = 0, 30, 40
 
 SourceContent = Callable[[Project, Service], Mapping[str, bytes]]
 DeployContent = Callable[[Project], Mapping[str, bytes]]
+AppsContent = Callable[[], Mapping[str, bytes]]
+PROMOTE_TOKEN_DAYS = 90  # a promote token lives this long; renewed within RENEW_TOKEN_DAYS of its end
+RENEW_TOKEN_DAYS = 30
+PROMOTE_STATE = "dockyard_promote_token"  # custom attribute: JSON {fp, expires_at}
 
 
 def connect(access: ToolAccess) -> gitlab.Gitlab:
@@ -68,7 +76,8 @@ def glob_for_gitlab(pattern: str) -> str:
 @dataclass(frozen=True)
 class Repo:
     project: Project
-    service: Service | None  # None: the deploy repo
+    service: Service | None  # None: the deploy repo (or the apps repo)
+    apps: bool = False  # the platform's apps repository dockyard/argocd-apps
 
     @property
     def path(self) -> str:
@@ -76,12 +85,38 @@ class Repo:
 
     @property
     def name(self) -> str:
+        if self.apps:
+            return names.APPS_REPO
         return self.service.name if self.service else self.project.deploy_repo
 
     @property
+    def is_deploy(self) -> bool:
+        return self.service is None and not self.apps
+
+    @property
     def description(self) -> str:
+        if self.apps:
+            return f"{names.MANAGED_NOTE} The Argo CD Applications of every environment (app-of-apps sources)."
         what = f"source of service {self.name}" if self.service else "deploy repository (Helm values per environment)"
         return f"{names.MANAGED_NOTE} Project {self.project.name}: {what}."
+
+
+def platform_project(platform: Platform) -> Project:
+    """The platform's own group, as a project without services: it holds the apps repository."""
+    return Project(names.PLATFORM_GROUP, (), tuple(platform.environments))
+
+
+def apps_repo(platform: Platform) -> Repo:
+    return Repo(platform_project(platform), None, apps=True)
+
+
+def apps_keys(platform: Platform) -> list[KeySpec]:
+    """Each environment's Argo CD reads the apps repository; no team's key reaches it."""
+    repo = apps_repo(platform)
+    return [
+        KeySpec(repo.project, names.argocd_consumer(e), ((repo.path, False),), names.apps_repo_deploy_key_key(e))
+        for e in platform.environments
+    ]
 
 
 @dataclass(frozen=True)
@@ -115,7 +150,7 @@ def generated_secrets(platform: Platform) -> dict[str, Callable[[], str]]:
     """Secrets seed makes for GitLab (for SeedSecrets.ensure)."""
     from dockyard.seed.secretstore import token  # noqa: PLC0415
 
-    wanted: dict[str, Callable[[], str]] = {}
+    wanted: dict[str, Callable[[], str]] = {k.vault_key: sshkeys.generate for k in apps_keys(platform)}
     for project in platform.projects:
         wanted[names.webhook_token_key(project.name)] = token
         for key in keys_of(project):
@@ -141,7 +176,9 @@ class GitlabReconciler:
         *,
         source_content: SourceContent,
         deploy_content: DeployContent,
+        apps_content: AppsContent | None = None,
         prune: bool = False,
+        rotate: bool = False,
         deep: bool = False,
     ) -> None:
         self.platform = platform
@@ -150,7 +187,9 @@ class GitlabReconciler:
         self.rec = rec
         self.source_content = source_content
         self.deploy_content = deploy_content
+        self.apps_content = apps_content
         self.prune = prune
+        self.rotate = rotate
         self.deep = deep
         self._doing = "connecting"
 
@@ -180,9 +219,21 @@ class GitlabReconciler:
             }
         with self._step("listing deploy keys"):
             keys = [_attrs(k) for k in self.gl.deploykeys.list(iterator=True)]
+        self._platform_repo(groups, projects, keys)
         for project in self.platform.projects:
             self._project(project, groups, projects, keys)
         self._leftovers(groups, projects, keys)
+
+    def _platform_repo(
+        self, groups: dict[str, dict[str, Any]], projects: dict[str, dict[str, Any]], keys: list[dict[str, Any]]
+    ) -> None:
+        """The group ``dockyard`` and its apps repository, read by every Argo CD's root Application."""
+        repo = apps_repo(self.platform)
+        group_id = self._group(repo.project, groups.get(repo.project.name))
+        current = self._repository(repo, group_id, projects.get(repo.path))
+        self._content(repo, current)
+        key_ids = self._deploy_keys(repo.project, {repo.path: current}, keys, specs=apps_keys(self.platform))
+        self._protection(repo, current, key_ids)
 
     def _project(
         self,
@@ -201,10 +252,12 @@ class GitlabReconciler:
         key_ids = self._deploy_keys(project, current, keys)
         for repo in repos:
             self._protection(repo, current[repo.path], key_ids)
+        self._promote_token(Repo(project, None), current[f"{project.name}/{project.deploy_repo}"])
 
     # ---------------------------------------------------------------------------------- group
     def _group(self, project: Project, have: dict[str, Any] | None) -> int:
-        want = {"description": f"{names.MANAGED_NOTE} Project {project.name}.", "visibility": "private"}
+        what = "The platform's own repositories" if project.name == names.PLATFORM_GROUP else f"Project {project.name}"
+        want = {"description": f"{names.MANAGED_NOTE} {what}.", "visibility": "private"}
         if have is None:
             self.rec.record("group", project.name, "create")
             if not self.rec.apply:
@@ -239,7 +292,7 @@ class GitlabReconciler:
             "description": repo.description,
             "visibility": "private",
             "merge_requests_enabled": True,
-            "only_allow_merge_if_all_discussions_are_resolved": bool(repo.service is None and manual),
+            "only_allow_merge_if_all_discussions_are_resolved": bool(repo.is_deploy and manual),
         }
 
     def _repository(self, repo: Repo, group_id: int, have: dict[str, Any] | None) -> dict[str, Any]:
@@ -269,11 +322,14 @@ class GitlabReconciler:
             self.rec.record("repository-content", repo.path, "noop")
             return
         try:
-            files = (
-                self.deploy_content(repo.project)
-                if repo.service is None
-                else self.source_content(repo.project, repo.service)
-            )
+            if repo.apps:
+                if self.apps_content is None:
+                    raise DockyardError("no apps repository generator given")
+                files = self.apps_content()
+            elif repo.service is None:
+                files = self.deploy_content(repo.project)
+            else:
+                files = self.source_content(repo.project, repo.service)
         except DockyardError as exc:
             self.rec.skip("repository-content", repo.path, str(exc))
             return
@@ -284,7 +340,7 @@ class GitlabReconciler:
             {"action": "create", "file_path": path, "content": base64.b64encode(data).decode(), "encoding": "base64"}
             for path, data in sorted(files.items())
         ]
-        what = "service template" if repo.service else "deploy repo generator"
+        what = "service template" if repo.service else "apps repo generator" if repo.apps else "deploy repo generator"
         with self._step(f"initial commit to {repo.path}"):
             self.gl.projects.get(have["id"], lazy=True).commits.create(
                 {
@@ -296,10 +352,14 @@ class GitlabReconciler:
 
     # --------------------------------------------------------------------------- deploy keys
     def _deploy_keys(
-        self, project: Project, repos: dict[str, dict[str, Any]], keys: list[dict[str, Any]]
+        self,
+        project: Project,
+        repos: dict[str, dict[str, Any]],
+        keys: list[dict[str, Any]],
+        specs: list[KeySpec] | None = None,
     ) -> dict[str, int]:
         ids: dict[str, int] = {}
-        for spec in keys_of(project):
+        for spec in keys_of(project) if specs is None else specs:
             private = self.secrets.get(spec.vault_key)
             public = sshkeys.public_key(private) if private else None
             existing = [k for k in keys if k.get("title") == spec.title]
@@ -335,7 +395,7 @@ class GitlabReconciler:
                             repo_keys.update(key_id, {"can_push": True})
             # Links to this project's repositories it should not have (links to repositories
             # no longer in the spec are settled with those repositories, in _leftovers).
-            own = {r.path for r in repos_of(project)}
+            own = set(repos) if specs is not None else {r.path for r in repos_of(project)}
             wanted_paths = {p for p, _ in spec.links}
             for path in sorted((set(links) & own) - wanted_paths):
                 self._unlink(current or {}, path, "not in the spec")
@@ -361,19 +421,36 @@ class GitlabReconciler:
     # ----------------------------------------------------------------------- protection, hook
     def _desired_protection(self, repo: Repo, key_ids: dict[str, int]) -> dict[str, Any]:
         ci = self.platform.ci
-        if repo.service is None:
-            manual = any(not self.platform.environments[e].automated for e in repo.project.environments)
-            push: list[tuple[str, int]] = [("role", NO_ONE if manual else MAINTAINER)]
-            if names.JENKINS in key_ids:
-                push.append(("deploy_key", key_ids[names.JENKINS]))
+        if repo.apps:  # whoever changes it creates Applications anywhere: merge requests, merged by Maintainers
             return {
-                "branches": {names.DEFAULT_BRANCH: {"push": sorted(push), "merge": [("role", MAINTAINER)]}},
+                "branches": {names.DEFAULT_BRANCH: {"push": [("role", NO_ONE)], "merge": [("role", MAINTAINER)]}},
                 "tags": {},
                 "hook": None,
+                "refs": [],
             }
+        if repo.service is None:
+            envs = [self.platform.environments[e] for e in repo.project.environments]
+            manual = [e for e in envs if not e.automated]
+            # main carries the automatically synced environments: Jenkins' key (the release bump) and
+            # Maintainers (invoke promote to stage) push it. Manual-sync environments are not on main.
+            push: list[tuple[str, int]] = [("role", MAINTAINER)]
+            if names.JENKINS in key_ids:
+                push.append(("deploy_key", key_ids[names.JENKINS]))
+            branches = {names.DEFAULT_BRANCH: {"push": sorted(push), "merge": [("role", MAINTAINER)]}}
+            # A manual-sync environment's Applications track env/<env>: nobody pushes there, no key
+            # either; it changes only when a Maintainer merges a merge request (promote opens them).
+            for env in manual:
+                branches[env.deploy_branch] = {"push": [("role", NO_ONE)], "merge": [("role", MAINTAINER)]}
+            return {"branches": branches, "tags": {}, "hook": None, "refs": [e.deploy_branch for e in manual]}
+        creators = {"developers": DEVELOPER, "maintainers": MAINTAINER}
         return {
             "branches": {names.DEFAULT_BRANCH: {"push": [("role", MAINTAINER)], "merge": [("role", DEVELOPER)]}},
-            "tags": {glob_for_gitlab(ci.release_tag): MAINTAINER},
+            # Both tag patterns are protected: only the spec's creators may push a tag that builds.
+            "tags": {
+                glob_for_gitlab(ci.build_tag): creators[ci.build_tag_creators],
+                glob_for_gitlab(ci.release_tag): creators[ci.release_tag_creators],
+            },
+            "refs": [],
             "hook": {
                 "url": names.jenkins_webhook_url(self.platform, repo.project, repo.service),
                 "name": names.HOOK_NAME,
@@ -398,6 +475,8 @@ class GitlabReconciler:
                 self.rec.record("protected-branch", f"{repo.path} {branch}", "noop")
             for tag in want["tags"]:
                 self.rec.record("protected-tag", f"{repo.path} {tag}", "noop")
+            for branch in want["refs"]:
+                self.rec.record("branch", f"{repo.path} {branch}", "noop")
             if want["hook"]:
                 self.rec.record("hook", f"{repo.path} {names.HOOK_NAME}", "noop")
             return
@@ -407,6 +486,7 @@ class GitlabReconciler:
         # A repository created in this run has no hooks or protected tags yet; its first commit did
         # protect the default branch, so that one is read (unless nothing was created: dry run).
         self._branches(repo, lazy, want["branches"], exists=self.rec.apply or not new, new=new)
+        self._refs(repo, lazy, want["refs"], new=new)
         if want["tags"] or previous_tags:
             self._tags(repo, lazy, want["tags"], previous_tags, exists=not new)
         if want["hook"]:
@@ -431,11 +511,92 @@ class GitlabReconciler:
             if not self.rec.apply:
                 continue
             with self._step(f"protecting {branch} of {repo.path}"):
-                if current is not None:
-                    # Access levels of an existing protection cannot all be changed in place on CE:
-                    # protect again (the branch is unprotected between these two calls).
-                    lazy.protectedbranches.delete(branch)
-                lazy.protectedbranches.create(_protection_payload(branch, spec))
+                if current is None:
+                    lazy.protectedbranches.create(_protection_payload(branch, spec))
+                else:
+                    # Changed in place (PATCH, GitLab 15.6+): the branch is never unprotected.
+                    lazy.protectedbranches.update(branch, _protection_patch(current, spec))
+
+    def _refs(self, repo: Repo, lazy: Any, wanted: list[str], *, new: bool) -> None:
+        """Branches that must exist (env/<env> of manual-sync environments), made from the default
+        branch after their protection is in place."""
+        for branch in wanted:
+            name = f"{repo.path} {branch}"
+            exists = False
+            if not new:
+                with self._step(f"reading branch {branch} of {repo.path}"):
+                    try:
+                        lazy.branches.get(branch)
+                        exists = True
+                    except gitlab.exceptions.GitlabGetError as exc:
+                        if exc.response_code != 404:
+                            raise
+            if exists:
+                self.rec.record("branch", name, "noop")
+                continue
+            self.rec.record("branch", name, "create", f"from {names.DEFAULT_BRANCH}; changed only by merge requests")
+            if self.rec.apply:
+                with self._step(f"creating branch {branch} of {repo.path}"):
+                    lazy.branches.create({"branch": branch, "ref": names.DEFAULT_BRANCH})
+
+    # --------------------------------------------------------------------- promote token
+    def _promote_token(self, repo: Repo, have: dict[str, Any]) -> None:
+        """A project access token of the deploy repository for ``invoke promote``: role Developer
+        (opens merge requests, cannot merge into or push to a protected branch), scope ``api``, valid
+        PROMOTE_TOKEN_DAYS; renewed within RENEW_TOKEN_DAYS of its end and on ``--rotate``. Its value
+        goes to the vault the moment GitLab answers (GitLab shows it once)."""
+        name = f"{repo.path} {names.PROMOTE_TOKEN_NAME}"
+        key = names.promote_token_key(repo.project.name)
+        fp = self.secrets.fingerprint(key)
+        try:
+            recorded = json.loads(_custom(have).get(PROMOTE_STATE, "{}"))
+        except ValueError:
+            recorded = {}
+        today = dt.date.today()
+        fresh = str(today + dt.timedelta(days=RENEW_TOKEN_DAYS))
+        trusted = not self.rotate and not self.deep and fp and recorded.get("fp") == fp
+        if trusted and recorded.get("expires_at", "") > fresh:
+            self.rec.record("access-token", name, "noop")
+            return
+        lazy = self.gl.projects.get(have["id"], lazy=True)
+        with self._step(f"listing access tokens of {repo.path}"):
+            tokens = [] if have.get("new") else [_attrs(t) for t in lazy.access_tokens.list(iterator=True)]
+        active = [t for t in tokens if t.get("name") == names.PROMOTE_TOKEN_NAME and t.get("active")]
+        current = active[0] if active else None
+        expires = str(today + dt.timedelta(days=PROMOTE_TOKEN_DAYS))
+        if current and fp and not self.rotate and str(current.get("expires_at") or "") > fresh:
+            self.rec.record("access-token", name, "noop")
+            if self.rec.apply:
+                state = {"fp": fp, "expires_at": str(current["expires_at"])}
+                with self._step(f"recording the promote token of {repo.path}"):
+                    lazy.customattributes.set(PROMOTE_STATE, json.dumps(state, sort_keys=True))
+            return
+        why = "rotate" if self.rotate else "not in the vault" if not fp else "expires soon"
+        self.rec.record("access-token", name, "update" if current else "create", why if current else "Developer, api")
+        if not self.rec.apply:
+            return
+        with self._step(f"issuing the promote token of {repo.path}"):
+            if current:
+                answer = lazy.access_tokens.rotate(current["id"], expires_at=expires)
+                value = str(answer["token"])
+            else:
+                created = lazy.access_tokens.create(
+                    {
+                        "name": names.PROMOTE_TOKEN_NAME,
+                        "description": f"{names.MANAGED_NOTE} invoke promote opens merge requests with it.",
+                        "scopes": ["api"],
+                        "access_level": DEVELOPER,
+                        "expires_at": expires,
+                    }
+                )
+                value = str(created.token)
+            self.secrets.put(key, value)
+            state = {"fp": self.secrets.fingerprints.of(value), "expires_at": expires}
+            lazy.customattributes.set(PROMOTE_STATE, json.dumps(state, sort_keys=True))
+        for stale in active[1:]:
+            self.rec.record("access-token", f"{name} (duplicate {stale['id']})", "delete")
+            with self._step(f"revoking a duplicate promote token of {repo.path}"):
+                lazy.access_tokens.delete(stale["id"])
 
     def _tags(self, repo: Repo, lazy: Any, want: dict[str, int], previous: list[str], *, exists: bool) -> None:
         with self._step(f"listing protected tags of {repo.path}"):
@@ -447,7 +608,8 @@ class GitlabReconciler:
             if current is not None and levels == [level]:
                 self.rec.record("protected-tag", name, "noop")
                 continue
-            self.rec.record("protected-tag", name, "update" if current else "create", "Maintainers create")
+            who = "Maintainers" if level == MAINTAINER else "Developers + Maintainers"
+            self.rec.record("protected-tag", name, "update" if current else "create", f"{who} create")
             if self.rec.apply:
                 with self._step(f"protecting tags {pattern} of {repo.path}"):
                     if current is not None:
@@ -497,9 +659,11 @@ class GitlabReconciler:
     def _leftovers(
         self, groups: dict[str, dict[str, Any]], projects: dict[str, dict[str, Any]], keys: list[dict[str, Any]]
     ) -> None:
-        wanted_repos = {r.path for p in self.platform.projects for r in repos_of(p)}
-        wanted_groups = {p.name for p in self.platform.projects}
+        apps = apps_repo(self.platform)
+        wanted_repos = {r.path for p in self.platform.projects for r in repos_of(p)} | {apps.path}
+        wanted_groups = {p.name for p in self.platform.projects} | {apps.project.name}
         wanted_keys = {k.title for p in self.platform.projects for k in keys_of(p)}
+        wanted_keys |= {k.title for k in apps_keys(self.platform)}
         doomed: set[str] = set()
         for path, attrs in sorted(projects.items()):
             if path in wanted_repos or _custom(attrs).get(MARK) != "created":
@@ -578,6 +742,33 @@ def _protection_payload(branch: str, spec: dict[str, Any]) -> dict[str, Any]:
     if deploy_keys:
         payload["allowed_to_push"] = [{"deploy_key_id": k} for k in deploy_keys]
     return payload
+
+
+def _protection_patch(current: Mapping[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    """The PATCH body that turns ``current``'s access levels into ``spec``'s, as nested attributes:
+    entries to add (no ``id``), entries to remove (``id`` and ``_destroy``); one request, so the
+    rule changes at once."""
+
+    def entry_view(entry: Mapping[str, Any]) -> tuple[str, int]:
+        if entry.get("deploy_key_id"):
+            return ("deploy_key", int(entry["deploy_key_id"]))
+        if entry.get("user_id") or entry.get("group_id"):
+            return ("other", int(entry["id"]))
+        return ("role", int(entry.get("access_level", 0)))
+
+    def changes(entries: list[dict[str, Any]], wanted: list[tuple[str, int]]) -> list[dict[str, Any]]:
+        have = {entry_view(e): e for e in entries or []}
+        out: list[dict[str, Any]] = [
+            {"deploy_key_id": v} if k == "deploy_key" else {"access_level": v} for k, v in wanted if (k, v) not in have
+        ]
+        out += [{"id": e["id"], "_destroy": True} for view, e in have.items() if view not in wanted]
+        return out
+
+    return {
+        "allowed_to_push": changes(current.get("push_access_levels") or [], spec["push"]),
+        "allowed_to_merge": changes(current.get("merge_access_levels") or [], spec["merge"]),
+        "allow_force_push": False,
+    }
 
 
 def _protection_text(spec: dict[str, Any]) -> str:

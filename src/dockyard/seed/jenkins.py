@@ -61,6 +61,7 @@ class JenkinsReconciler:
         rec: Recorder,
         *,
         images: dict[str, str],
+        known_hosts: str | None = None,
         prune: bool = False,
         deep: bool = False,
     ) -> None:
@@ -69,6 +70,7 @@ class JenkinsReconciler:
         self.secrets = secrets
         self.rec = rec
         self.images = images
+        self.known_hosts = known_hosts
         self.prune = prune
         self.deep = deep
 
@@ -126,13 +128,24 @@ class JenkinsReconciler:
             self.rec.skip("cloud", cloud_name, reason)
             self.rec.skip("system-credential", cred_name, reason)
             return
+        if not (self.known_hosts or "").strip():
+            reason = (
+                "no SSH host keys of GitLab (.dockyard/gitlab/ssh_known_hosts, or "
+                "dockyard_gitlab_ssh_known_hosts_file): build pods verify GitLab's host key and would refuse it"
+            )
+            self.rec.skip("cloud", cloud_name, reason)
+            self.rec.skip("system-credential", cred_name, reason)
+            return
+        known_hosts = str(self.known_hosts)
         try:
             cluster = cfg.build_cluster(kubeconfig)
         except ValueError as exc:
             raise DockyardError(f"jenkins: vault key {names.kubeconfig_key(self.platform.build_env)}: {exc}") from None
         with self._step("reading the JCasC export"):
             exported = yaml.safe_load(self._open("POST", EXPORT)) or {}
-        want_cloud = cfg.cloud(self.platform, cluster, self.images)
+        want_cloud = cfg.cloud(self.platform, cluster, self.images, known_hosts)
+        want_security = cfg.host_key_verification(known_hosts)
+        security_ok = _subset(want_security, exported.get("security") or {})
         cred_text = cfg.description(
             "kubeconfig of the kubernetes cloud.", {"fp": self.secrets.fingerprints.of(kubeconfig)}
         )
@@ -151,9 +164,18 @@ class JenkinsReconciler:
         self.rec.record(
             "cloud", cloud_name, "noop" if cloud_ok else "update" if have_cloud else "create", "through JCasC"
         )
-        if (cloud_ok and cred_ok) or not self.rec.apply:
+        have_security = bool((exported.get("security") or {}).get("gitHostKeyVerificationConfiguration"))
+        self.rec.record(
+            "host-key-verification",
+            "security/gitHostKeyVerificationConfiguration",
+            "noop" if security_ok else "update" if have_security else "create",
+            "GitLab's SSH host keys, through JCasC",
+        )
+        if (cloud_ok and cred_ok and security_ok) or not self.rec.apply:
             return
         document: dict[str, Any] = {}
+        if not security_ok:
+            document["security"] = want_security
         if not cred_ok:  # every other system credential is kept as exported
             document["credentials"] = {"system": {"domainCredentials": _merge_credential(domains, want_cred)}}
         if not cloud_ok:  # every other cloud is kept as exported
@@ -279,7 +301,7 @@ class JenkinsReconciler:
         if up_to_date and (not self.deep or self._same_job(project, service)):
             self.rec.record("job", name, "noop")
             return
-        self.rec.record("job", name, "update" if have else "create", "pipeline from the service repo, tag trigger")
+        self.rec.record("job", name, "update" if have else "create", "seed's pipeline (inline), tag trigger")
         if not self.rec.apply:
             return
         if token is None:
@@ -345,10 +367,9 @@ def job_view(config_xml: str) -> dict[str, Any]:
     return {
         "params": params,
         "filter": text(".//com.dabsquared.gitlabjenkins.GitLabPushTrigger/targetBranchRegex"),
-        "url": text(".//hudson.plugins.git.UserRemoteConfig/url"),
-        "credentials": text(".//hudson.plugins.git.UserRemoteConfig/credentialsId"),
-        "branch": text(".//hudson.plugins.git.BranchSpec/name"),
-        "script": text("./definition/scriptPath"),
+        "definition": (root.find("./definition").get("class") or "") if root.find("./definition") is not None else "",
+        "script": text("./definition/script"),
+        "sandbox": text("./definition/sandbox"),
         "disabled": text("./disabled"),
     }
 

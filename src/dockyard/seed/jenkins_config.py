@@ -94,8 +94,9 @@ def folder_credentials(platform: Platform, project: Project) -> list[CredentialS
         CredentialSpec(
             names.KUBECONFIG_CREDENTIAL,
             "file",
-            f"kubeconfig for namespace {platform.ci.build_namespace} of the build cluster ({platform.build_env})",
-            names.kubeconfig_key(platform.build_env),
+            f"kubeconfig of ServiceAccount {names.BUILD_SERVICE_ACCOUNT} in namespace "
+            f"{platform.ci.build_namespace_of(p)} of the build cluster ({platform.build_env}), that namespace only",
+            names.project_kubeconfig_key(platform.build_env, p),
             file_name="kubeconfig",
         ),
     ]
@@ -130,7 +131,8 @@ def credential_xml(spec: CredentialSpec, secret: str, text: str) -> str:
 
 # -------------------------------------------------------------------------------------- jobs
 def job_xml(platform: Platform, project: Project, service: Service, token: str, text: str) -> str:
-    """A pipeline job: Jenkinsfile from the service repo at the pushed tag, built on tag push."""
+    """A pipeline job built on tag push. Its pipeline is inline (seed's, sandboxed), never the
+    pushed tag's: the tag only chooses what is checked out and built."""
     params = service_template.job_parameters(platform, project, service)
     tags = "|".join(service_template.glob_to_regex(t)[1:-1] for t in (platform.ci.build_tag, platform.ci.release_tag))
     root = ET.Element("flow-definition", {"plugin": "workflow-job"})
@@ -181,18 +183,10 @@ def job_xml(platform: Platform, project: Project, service: Service, token: str, 
     definition = _sub(
         root,
         "definition",
-        **{"class": "org.jenkinsci.plugins.workflow.cps.CpsScmFlowDefinition", "plugin": "workflow-cps"},
+        **{"class": "org.jenkinsci.plugins.workflow.cps.CpsFlowDefinition", "plugin": "workflow-cps"},
     )
-    scm = _sub(definition, "scm", **{"class": "hudson.plugins.git.GitSCM", "plugin": "git"})
-    _sub(scm, "configVersion", "2")
-    remote = _sub(_sub(scm, "userRemoteConfigs"), "hudson.plugins.git.UserRemoteConfig")
-    _sub(remote, "url", names.source_repo_url(platform, project, service))
-    _sub(remote, "refspec", "+refs/tags/*:refs/remotes/origin/tags/*")
-    _sub(remote, "credentialsId", names.GITLAB_CREDENTIAL)
-    _sub(_sub(_sub(scm, "branches"), "hudson.plugins.git.BranchSpec"), "name", "${gitlabBranch}")
-    _sub(scm, "doGenerateSubmoduleConfigurations", "false")
-    _sub(definition, "scriptPath", "Jenkinsfile")
-    _sub(definition, "lightweight", "false")
+    _sub(definition, "script", service_template.pipeline_script())
+    _sub(definition, "sandbox", "true")
     _sub(root, "disabled", "false")
     return _xml(root)
 
@@ -238,9 +232,23 @@ def build_images(platform: Platform, versions: dict[str, Any]) -> dict[str, str]
     }
 
 
-def cloud(platform: Platform, cluster: Cluster, images: dict[str, str]) -> dict[str, Any]:
-    """The kubernetes cloud and its pod template, as JCasC declares them."""
+def cloud(platform: Platform, cluster: Cluster, images: dict[str, str], known_hosts: str) -> dict[str, Any]:
+    """The kubernetes cloud and its two pod templates, as JCasC declares them: ``dockyard-build``
+    runs the tag's code, ``dockyard-release`` pushes and bumps (GitLab's host keys in its git
+    container). Each project's pipeline runs them in its own build namespace."""
     namespace = platform.ci.build_namespace
+    buildah = {
+        "name": "buildah",
+        "image": images["buildah"],
+        "command": "sleep",
+        "args": "99d",
+        "envVars": [
+            {"envVar": {"key": "STORAGE_DRIVER", "value": "vfs"}},
+            {"envVar": {"key": "BUILDAH_ISOLATION", "value": "chroot"}},
+        ],
+    }
+    git = {"name": "git", "image": images["alpine-git"], "command": "sleep", "args": "99d"}
+    release_git = {**git, "envVars": [{"envVar": {"key": "GITLAB_KNOWN_HOSTS", "value": known_hosts}}]}
     return {
         "kubernetes": {
             "name": names.CLOUD,
@@ -256,21 +264,27 @@ def cloud(platform: Platform, cluster: Cluster, images: dict[str, str]) -> dict[
                     "name": names.POD_TEMPLATE,
                     "label": names.POD_TEMPLATE,
                     "namespace": namespace,
-                    "containers": [
-                        {
-                            "name": "buildah",
-                            "image": images["buildah"],
-                            "command": "sleep",
-                            "args": "99d",
-                            "envVars": [
-                                {"envVar": {"key": "STORAGE_DRIVER", "value": "vfs"}},
-                                {"envVar": {"key": "BUILDAH_ISOLATION", "value": "chroot"}},
-                            ],
-                        },
-                        {"name": "git", "image": images["alpine-git"], "command": "sleep", "args": "99d"},
-                    ],
-                }
+                    "containers": [buildah, git],
+                },
+                {
+                    "name": names.RELEASE_POD_TEMPLATE,
+                    "label": names.RELEASE_POD_TEMPLATE,
+                    "namespace": namespace,
+                    "containers": [buildah, release_git],
+                },
             ],
+        }
+    }
+
+
+def host_key_verification(known_hosts: str) -> dict[str, Any]:
+    """JCasC ``security``: the git plugin checks out over SSH only from hosts with these keys
+    (git-client plugin, manually provided keys)."""
+    return {
+        "gitHostKeyVerificationConfiguration": {
+            "sshHostKeyVerificationStrategy": {
+                "manuallyProvidedKeyVerificationStrategy": {"approvedHostKeys": known_hosts.strip()}
+            }
         }
     }
 

@@ -5,6 +5,8 @@ One place, so that the reconcilers, the wiring report and the Jenkinsfile agree.
 
 from __future__ import annotations
 
+from dockyard.gitops import names as gitops_names
+from dockyard.spec import model
 from dockyard.spec.model import Platform, Project, Service
 
 # Every object Dockyard manages says so where people look (descriptions); the machine-readable
@@ -39,8 +41,25 @@ def argocd_deploy_key_key(env: str, project: str) -> str:
     return f"argocd.{env}.deploy_key.{project}"
 
 
+def promote_token_key(project: str) -> str:
+    """The project access token (Developer, scope api) of ``project``'s deploy repository that
+    ``invoke promote`` opens merge requests with: never the administrator's token."""
+    return f"gitlab.promote-token.{project}"
+
+
+def apps_repo_deploy_key_key(env: str) -> str:
+    """The private half of the key the Argo CD of ``env`` reads the apps repository with."""
+    return gitops_names.apps_repo_deploy_key(env)
+
+
 def webhook_token_key(project: str) -> str:
     return f"gitlab.webhook-token.{project}"
+
+
+def project_kubeconfig_key(env: str, project: str) -> str:
+    """The kubeconfig of ``project``'s build ServiceAccount (its own namespace only) in ``env``'s
+    cluster; written by the argocd phase of ``env``, read by seed into that project's folder."""
+    return f"kube.{env}.build-kubeconfig.{project}"
 
 
 def kubeconfig_key(env: str) -> str:
@@ -66,7 +85,10 @@ def robot_full_name(project: str, robot: str) -> str:
 # ------------------------------------------------------------------------------------------ GitLab
 JENKINS = "jenkins"
 HOOK_NAME = "dockyard-jenkins"
-DEFAULT_BRANCH = "main"
+PROMOTE_TOKEN_NAME = "dockyard-promote"  # noqa: S105 (a token's name)
+PLATFORM_GROUP = gitops_names.PLATFORM_GROUP  # the platform's own group: the apps repository
+APPS_REPO = gitops_names.APPS_REPO
+DEFAULT_BRANCH = model.DEFAULT_BRANCH
 
 
 def argocd_consumer(env: str) -> str:
@@ -87,7 +109,9 @@ def source_repo_url(platform: Platform, project: Project, service: Service) -> s
 
 # ----------------------------------------------------------------------------------------- Jenkins
 CLOUD = "dockyard"
-POD_TEMPLATE = "dockyard-build"
+POD_TEMPLATE = "dockyard-build"  # runs the tag's code: no credential
+RELEASE_POD_TEMPLATE = "dockyard-release"  # pushes and bumps, from the image archive; never runs the tag's code
+BUILD_SERVICE_ACCOUNT = "jenkins-build"  # in each project's build namespace, with a Role limited to it
 SYSTEM_CLUSTER_CREDENTIAL = "dockyard-build-cluster"  # the kubernetes cloud's (system) credential
 HARBOR_CREDENTIAL = "harbor-push"
 GITLAB_CREDENTIAL = "gitlab-deploy-key"
@@ -104,4 +128,4 @@ def jenkins_webhook_url(platform: Platform, project: Project, service: Service) 
 
 
 # --------------------------------------------------------------------- consumers outside seed
-IMAGE_PULL_SECRET = "harbor-pull"  # noqa: S105 (a Secret's name) - the image pull Secret in each environment namespace of a project
+IMAGE_PULL_SECRET = gitops_names.IMAGE_PULL_SECRET  # in each environment namespace of a project

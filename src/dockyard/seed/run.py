@@ -12,10 +12,10 @@ from typing import Any
 
 from dockyard.problems import DockyardError
 from dockyard.secrets import Vault
+from dockyard.seed import content, jenkins_config, service_template
 from dockyard.seed import gitlab as gitlab_seed
 from dockyard.seed import harbor as harbor_seed
 from dockyard.seed import jenkins as jenkins_seed
-from dockyard.seed import jenkins_config, service_template
 from dockyard.seed.access import ToolAccess, Unavailable, Unreachable
 from dockyard.seed.changes import Recorder, Report
 from dockyard.seed.harbor_api import HarborApi
@@ -42,6 +42,7 @@ def seed(
     *,
     versions: dict[str, Any],
     deploy_content: gitlab_seed.DeployContent,
+    known_hosts: str | None = None,
     only: tuple[str, ...] = ORDER,
 ) -> Report:
     report = Report(dry_run=options.dry_run)
@@ -59,7 +60,9 @@ def seed(
             rec,
             source_content=lambda project, service: service_template.render(platform, project, service),
             deploy_content=deploy_content,
+            apps_content=lambda: content.apps_repo_content(platform),
             prune=options.prune,
+            rotate=options.rotate,
             deep=options.deep,
         ).run(),
         "jenkins": lambda access, rec: jenkins_seed.JenkinsReconciler(
@@ -68,6 +71,7 @@ def seed(
             secrets,
             rec,
             images=jenkins_config.build_images(platform, versions),
+            known_hosts=known_hosts,
             prune=options.prune,
             deep=options.deep,
         ).run(),

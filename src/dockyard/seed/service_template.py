@@ -1,8 +1,9 @@
 """The service repository template: what a new source repository starts with.
 
-``Dockerfile`` (stages build, test, runtime), ``test.sh``, ``Jenkinsfile`` (the same for every
-service: its settings are the Jenkins job's parameters, see :func:`job_parameters`),
-``skaffold.yaml`` (profiles dev and prod) and ``README.md``. Rendered with Jinja2 from
+``Dockerfile`` (stages build, test, runtime), ``test.sh``, ``skaffold.yaml`` (profiles dev and
+prod) and ``README.md``. No pipeline: the one pipeline of every service (:func:`pipeline_script`,
+``templates/pipeline/Jenkinsfile``) lives in the Jenkins job seed writes, its settings are the
+job's parameters (:func:`job_parameters`), so nothing a tag carries can change it. Rendered with Jinja2 from
 ``templates/service``; the same input gives the same bytes.
 """
 
@@ -18,6 +19,7 @@ from dockyard.seed import content, names
 from dockyard.spec.model import Platform, Project, Service
 
 TEMPLATES = "templates/service"
+PIPELINE = "templates/pipeline/Jenkinsfile"
 DEFAULT_BASE_IMAGE = "docker.io/library/alpine:3.22"
 IMAGE_TAG_TEXT = {
     "commit": "the short commit SHA (8 characters)",
@@ -38,6 +40,11 @@ def glob_to_regex(pattern: str) -> str:
     return "^" + "".join(parts) + "$"
 
 
+def pipeline_script() -> str:
+    """The pipeline seed writes into every service's Jenkins job (inline, run in the Groovy sandbox)."""
+    return resources.files("dockyard.seed").joinpath(PIPELINE).read_text(encoding="utf-8")
+
+
 def base_image(platform: Platform) -> str:
     return mirror_image_ref(DEFAULT_BASE_IMAGE, platform.mirror_registry) if platform.airgap else DEFAULT_BASE_IMAGE
 
@@ -48,6 +55,9 @@ def job_parameters(platform: Platform, project: Project, service: Service) -> di
     return {
         "IMAGE": platform.image_repository(project, service),
         "SERVICE": service.name,
+        "SOURCE_REPO": names.source_repo_url(platform, project, service),
+        "BUILD_NAMESPACE": ci.build_namespace_of(project.name),
+        "BUILD_SERVICE_ACCOUNT": names.BUILD_SERVICE_ACCOUNT,
         "BUILD_TAG_REGEX": glob_to_regex(ci.build_tag),
         "RELEASE_TAG_REGEX": glob_to_regex(ci.release_tag),
         "IMAGE_TAG_SCHEME": ci.image_tag,

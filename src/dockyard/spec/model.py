@@ -8,6 +8,7 @@ from typing import Any, Literal
 TOOLS = ("gitlab", "harbor", "jenkins")
 DEFAULT_MIRROR_HOSTNAME = "mirror"
 DEFAULT_MIRROR_REGISTRY_PORT = 5000
+DEFAULT_BRANCH = "main"  # of every repository Dockyard creates
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,13 @@ class Environment:
 
     def namespace(self, project: str) -> str:
         return f"{self.namespace_prefix}{project}"
+
+    @property
+    def deploy_branch(self) -> str:
+        """The deploy repository branch this environment's Applications track: the default branch
+        (Jenkins and promote commit there) when it syncs automatically; ``env/<name>`` when it syncs
+        by hand: a protected branch nobody pushes to, changed only by merging a merge request."""
+        return DEFAULT_BRANCH if self.automated else f"env/{self.name}"
 
 
 @dataclass(frozen=True)
@@ -78,7 +86,12 @@ class CiSettings:
     image_tag: ImageTagScheme = "commit"
     build_env: str | None = None  # None: the first environment
     bump_env: str | None = None  # None: the first environment
-    build_namespace: str = "dockyard-builds"
+    build_namespace: str = "dockyard-builds"  # each project builds in <build_namespace>-<project>
+    build_tag_creators: Literal["developers", "maintainers"] = "developers"
+    release_tag_creators: Literal["developers", "maintainers"] = "maintainers"
+
+    def build_namespace_of(self, project: str) -> str:
+        return f"{self.build_namespace}-{project}"
 
 
 @dataclass(frozen=True)
@@ -88,6 +101,7 @@ class RegistrySettings:
     scan_on_push: bool = True
     keep_last: int = 10
     retention_schedule: str = "0 0 3 * * *"
+    robot_expiry_days: int = 90
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+# SSO group names go into Argo CD's policy.csv: no comma, quote, space or line break can pass.
+SSO_GROUP = r"^[A-Za-z0-9][A-Za-z0-9._@:/=+-]{0,254}$"
+SSO_GROUP_FIX = "use letters, digits and . _ @ : / = + - only (no spaces, commas, quotes or line breaks)"
 DNS_LABEL_FIX = (
     "use lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"
 )
+# Kubernetes Service names are DNS-1035 labels: they start with a letter.
+DNS_1035_LABEL = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
+DNS_1035_FIX = "use lowercase letters, digits and '-', starting with a letter, at most 63 characters"
 DNS_NAME = r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"
 DNS_NAME_FIX = "use a lowercase DNS name such as platform.example.com"
 # An exact, pinned version: no ranges, wildcards or 'latest'. Covers semver, Debian package versions
@@ -74,7 +80,7 @@ SERVICE: dict[str, Any] = {
     "required": ["name", "port"],
     "additionalProperties": False,
     "properties": {
-        "name": _dns_label,
+        "name": {"type": "string", "pattern": DNS_1035_LABEL, "x-fix": DNS_1035_FIX},  # its Kubernetes Service
         "port": {"type": "integer", "minimum": 1, "maximum": 65535, "x-fix": "use a port between 1 and 65535"},
         "hostname": _dns_label,  # first label of <hostname>.<env>.<domain>; default <service>-<project>
         "ingress": {"type": "boolean"},
@@ -159,7 +165,10 @@ CI: dict[str, Any] = {
         "image_tag": {"enum": ["commit", "build-number", "datetime"]},  # default commit (short SHA)
         "build_env": _dns_label,  # whose cluster runs the build pods (default: the first environment)
         "bump_env": _dns_label,  # whose values.yaml a release build bumps (default: the first environment)
-        "build_namespace": _dns_label,  # namespace of the build pods (default dockyard-builds)
+        "build_namespace": _dns_label,  # prefix of each project's build namespace (default dockyard-builds)
+        # Who may create build and release tags in GitLab (both patterns are protected).
+        "build_tag_creators": {"enum": ["developers", "maintainers"]},  # default developers
+        "release_tag_creators": {"enum": ["developers", "maintainers"]},  # default maintainers
     },
 }
 
@@ -175,6 +184,8 @@ REGISTRY: dict[str, Any] = {
             "pattern": r"^\S+(\s+\S+){5}$",
             "x-fix": "give Harbor's 6-field cron (seconds first), such as '0 0 3 * * *'",
         },
+        # Robot accounts expire this many days after seed (re)issues them; seed renews them before.
+        "robot_expiry_days": {"type": "integer", "minimum": 7, "maximum": 3650},  # default 90
     },
 }
 
@@ -314,7 +325,20 @@ SPEC: dict[str, Any] = {
         "dockyard_mirror_registry_port": {"type": "integer", "minimum": 1, "maximum": 65535},
         # The product's catalogue with the inventory's overrides merged (dockyard.catalogue.merged).
         "dockyard_catalogue": {"type": "object", "additionalProperties": COMPONENT},
+        # The only bundle builder this site trusts: the line `invoke bundle.keygen` printed.
+        "dockyard_bundle_public_key": {
+            "type": "string",
+            "pattern": r"^(ssh-ed25519 [A-Za-z0-9+/]+={0,2}( .*)?|-----BEGIN PUBLIC KEY-----[\s\S]*)\s*$",
+            "x-fix": "use the 'ssh-ed25519 ...' line that `invoke bundle.keygen` printed",
+        },
         "dockyard_state_dir": {"type": "string"},
+        # Phases this inventory leaves out, each with the reason (counted as not done by bootstrap).
+        "dockyard_skip_phases": {
+            "type": "object",
+            "propertyNames": {"enum": PHASE_NAMES},
+            "additionalProperties": {"type": "string", "minLength": 1},
+            "x-fix": "map a phase name to the reason it is left out",
+        },
         # Set by invoke for each run: the vault file the dockyard_vault action writes.
         "dockyard_vault_file": {"type": "string"},
         # The vault (group_vars/all/vault.yml, Ansible-Vault encrypted), written by dockyard.secrets.
@@ -334,7 +358,10 @@ SPEC: dict[str, Any] = {
         "dockyard_argocd_ha": {"type": "boolean"},
         "dockyard_argocd_tls_secret": _dns_label,
         "dockyard_argocd_ingress_class": {"type": "string"},
-        "dockyard_argocd_prod_sync_groups": _string_list,
+        "dockyard_argocd_prod_sync_groups": {
+            "type": "array",
+            "items": {"type": "string", "pattern": SSO_GROUP, "x-fix": SSO_GROUP_FIX},
+        },
         "dockyard_preflight_ssh_timeout_s": {"type": "number", "minimum": 1},
         "dockyard_ci": CI,
         "dockyard_registry": REGISTRY,
@@ -354,9 +381,11 @@ SPEC: dict[str, Any] = {
         "resource_list": {
             "type": "object",
             "additionalProperties": False,
+            # Values are Kubernetes quantities (checked in dockyard.spec.values).
             "properties": {
                 "cpu": {"type": ["string", "number"]},
-                "memory": {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},
+                "memory": {"type": ["string", "integer"]},
+                "ephemeral-storage": {"type": ["string", "integer"]},
             },
         },
     },

@@ -7,15 +7,20 @@ wrong and how to fix it.
 from __future__ import annotations
 
 import difflib
+import ipaddress
+import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import jsonschema
+import yaml
 
-from dockyard.inventory import CLUSTER_GROUPS, HOSTS_FILE, RESERVED_ENV_NAMES, LoadedInventory
-from dockyard.problems import Problem, SpecInvalid
-from dockyard.spec import cluster, schema
+from dockyard.inventory import CLUSTER_GROUPS, HOSTS_FILE, PLATFORM, RESERVED_ENV_NAMES, LoadedInventory
+from dockyard.problems import InvalidInput, Problem, SpecInvalid
+from dockyard.seed.names import admin_token_key
+from dockyard.spec import cluster, schema, values
 from dockyard.spec.model import (
     DEFAULT_MIRROR_HOSTNAME,
     DEFAULT_MIRROR_REGISTRY_PORT,
@@ -30,15 +35,37 @@ from dockyard.spec.model import (
 )
 
 RESERVED_PROJECT_NAME = "dockyard"
+# Namespaces a project's namespace may never be: Kubernetes' own, Argo CD's, and the ones Dockyard creates.
+RESERVED_NAMESPACES = frozenset({"default", "argocd", "kube-system", "kube-public", "kube-node-lease"})
 HELM_RELEASE_MAX = 53  # Helm release names (and so Argo CD app names) are at most 53 characters
-_VALIDATOR = jsonschema.Draft202012Validator(schema.SPEC)
+SECRETS_KEY = "dockyard_secrets"
 
 
-def validate(inv: LoadedInventory) -> Platform:
-    """Return the platform model, or raise SpecInvalid listing every problem."""
+def _whole(pattern: str) -> str:
+    """``$`` also matches before a final newline: anchor at the very end of the string instead."""
+    return re.sub(r"(?<!\\)\$", r"\\Z", pattern)
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, _schema: Any) -> Iterator[jsonschema.ValidationError]:
+    """JSON schema ``pattern``, matching the whole string (a name ending in a newline is not a name)."""
+    if validator.is_type(instance, "string") and not re.search(_whole(pattern), instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_VALIDATOR = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _pattern})(schema.SPEC)
+
+
+def validate(inv: LoadedInventory, root: Path | None = None) -> Platform:
+    """Return the platform model, or raise SpecInvalid listing every problem. ``root``: where
+    relative paths in the spec (ca_file) are resolved, as seed resolves them (default: cwd)."""
     problems = list(_schema_problems(inv))
     problems += _unknown_keys(inv)
     problems += _cross_reference_problems(inv)
+    problems += _value_problems(inv)
+    problems += _host_problems(inv)
+    problems += _service_host_problems(inv)
+    problems += _tree_problems(inv)
+    problems += _tool_access_problems(inv, root or Path.cwd())
     if problems:
         raise SpecInvalid(problems)
     return build(inv.spec)
@@ -63,6 +90,8 @@ def _schema_problems(inv: LoadedInventory) -> Iterator[Problem]:
     for err in _VALIDATOR.iter_errors(spec):
         path = list(err.absolute_path)
         message, fix = _describe(err)
+        if path[:1] == [SECRETS_KEY]:
+            message = _redacted(err)
         if err.validator == "required":
             missing = re.findall(r"'([^']+)' is a required property", err.message)
             path = [*path, *missing[:1]]
@@ -75,6 +104,13 @@ def _schema_problems(inv: LoadedInventory) -> Iterator[Problem]:
                 yield _problem(inv, [*path, extra], "unknown key", _did_you_mean(extra, known))
             continue
         yield _problem(inv, path, message, fix)
+
+
+def _redacted(err: jsonschema.ValidationError) -> str:
+    """A vault problem without the vault's value."""
+    if err.validator == "type":
+        return f"is {_type_name(err.instance)}, expected {err.validator_value} (value hidden: a secret)"
+    return "is not valid (value hidden: a secret)"
 
 
 def _extra_keys(err: jsonschema.ValidationError) -> list[str]:
@@ -160,6 +196,7 @@ def _cross_reference_problems(inv: LoadedInventory) -> Iterator[Problem]:
     yield from _ci_problems(inv, env_names)
     yield from _catalogue_problems(inv)
     yield from _cluster_problems(inv)
+    yield from _bundle_key_problems(inv)
     layout = spec.get("dockyard_argocd_layout")
     central = spec.get("dockyard_argocd_central_env")
     if layout == "central" and central not in env_names:
@@ -183,6 +220,24 @@ def _cluster_problems(inv: LoadedInventory) -> Iterator[Problem]:
     addresses = {name: str(host.get("dockyard_address") or host.address) for name, host in inv.hosts.items()}
     for found in cluster.problems(inv.spec, addresses):
         yield _problem(inv, found.path, found.message, found.fix)
+
+
+def _bundle_key_problems(inv: LoadedInventory) -> Iterator[Problem]:
+    """dockyard_bundle_public_key must be a real Ed25519 key, not just look like one."""
+    from dockyard.bundle.manifest import parse_public_key  # noqa: PLC0415
+
+    text = inv.spec.get("dockyard_bundle_public_key")
+    if not isinstance(text, str) or not text.strip().startswith(("ssh-ed25519 ", "-----BEGIN")):
+        return  # the schema names what is wrong
+    try:
+        parse_public_key(text, "dockyard_bundle_public_key")
+    except InvalidInput:
+        yield _problem(
+            inv,
+            ["dockyard_bundle_public_key"],
+            "is not an Ed25519 public key",
+            "use the 'ssh-ed25519 ...' line that `invoke bundle.keygen` printed",
+        )
 
 
 def _catalogue_problems(inv: LoadedInventory) -> Iterator[Problem]:
@@ -209,7 +264,7 @@ def _catalogue_problems(inv: LoadedInventory) -> Iterator[Problem]:
                     inv,
                     [*path, "sha256"],
                     "is unknown, and an air-gapped site installs only pinned artefacts",
-                    "pin it in the inventory's dockyard_catalogue (invoke bundle build --pin-unknown FILE writes "
+                    "pin it in the inventory's dockyard_catalogue (invoke bundle.build --pin-unknown FILE writes "
                     "trust-on-first-use pins)",
                 )
 
@@ -261,6 +316,7 @@ def _project_problems(inv: LoadedInventory, env_names: list[str]) -> Iterator[Pr
                 "rename the project",
             )
         if isinstance(pname, str):
+            yield from _reserved_namespace(inv, i, pname, project.get("environments", env_names), envs)
             if pname in seen_projects:
                 yield _problem(
                     inv,
@@ -301,6 +357,13 @@ def _project_problems(inv: LoadedInventory, env_names: list[str]) -> Iterator[Pr
                     "remove the duplicate or rename it",
                 )
             seen.setdefault(sname, j)
+            if isinstance(pname, str) and sname == f"{pname}-deploy":
+                yield _problem(
+                    inv,
+                    ["dockyard_projects", i, "services", j, "name"],
+                    f"'{sname}' is reserved (the project's deploy repository has that name)",
+                    "rename the service",
+                )
             if isinstance(pname, str) and len(f"{pname}-{sname}") > HELM_RELEASE_MAX:
                 yield _problem(
                     inv,
@@ -309,6 +372,34 @@ def _project_problems(inv: LoadedInventory, env_names: list[str]) -> Iterator[Pr
                     f"{HELM_RELEASE_MAX} characters",
                     "shorten the project or service name",
                 )
+
+
+def _reserved_namespace(
+    inv: LoadedInventory, i: int, pname: str, project_envs: Any, envs: dict[str, Any]
+) -> Iterator[Problem]:
+    """A project's namespace in each environment (and its build namespace) must not be one that
+    Kubernetes, Argo CD or Dockyard itself owns."""
+    ci = inv.spec.get("dockyard_ci") if isinstance(inv.spec.get("dockyard_ci"), dict) else {}
+    build_namespace = str(ci.get("build_namespace", "dockyard-builds"))
+    reserved = {*RESERVED_NAMESPACES, build_namespace}
+
+    def is_reserved(namespace: str) -> bool:
+        return namespace in reserved or namespace.startswith(("kube-", f"{build_namespace}-"))
+
+    taken = [pname] if is_reserved(pname) else []
+    for env in project_envs if isinstance(project_envs, list) else []:
+        prefix = envs.get(env, {}).get("namespace_prefix", "") if isinstance(envs.get(env), dict) else ""
+        namespace = f"{prefix}{pname}"
+        if namespace not in taken and is_reserved(namespace):
+            taken.append(namespace)
+    for namespace in taken:
+        yield _problem(
+            inv,
+            ["dockyard_projects", i, "name"],
+            f"namespace '{namespace}' is reserved (Kubernetes' kube-* and default, Argo CD's argocd, "
+            f"Dockyard's build namespaces {build_namespace} and {build_namespace}-<project>)",
+            "rename the project or change the environment's namespace_prefix",
+        )
 
 
 def _tool_problems(inv: LoadedInventory) -> Iterator[Problem]:
@@ -404,6 +495,233 @@ def _ci_problems(inv: LoadedInventory, env_names: list[str]) -> Iterator[Problem
             f"is the same pattern as build_tag ({build!r})",
             "give release tags their own pattern, such as 'release/*'",
         )
+
+
+# -------------------------------------------------------------------------------- single values
+
+
+def _value_problems(inv: LoadedInventory) -> Iterator[Problem]:
+    spec = inv.spec
+    for i, project in _items(spec.get("dockyard_projects")):
+        for j, service in _items(project.get("services") if isinstance(project, dict) else None):
+            resources = service.get("resources") if isinstance(service, dict) else None
+            if isinstance(resources, dict):
+                yield from _resource_problems(inv, ["dockyard_projects", i, "services", j, "resources"], resources)
+    envs = spec.get("dockyard_environments")
+    for name, env in envs.items() if isinstance(envs, dict) else []:
+        windows = env.get("sync_windows") if isinstance(env, dict) else None
+        for k, window in _items(windows):
+            if not isinstance(window, dict):
+                continue
+            path: list[str | int] = ["dockyard_environments", name, "sync_windows", k]
+            if found := values.check_cron(window.get("schedule")):
+                yield _problem(inv, [*path, "schedule"], *found)
+            if found := values.check_time_zone(window.get("timeZone")):
+                yield _problem(inv, [*path, "timeZone"], *found)
+    catalogue = spec.get("dockyard_catalogue")
+    for cname, component in catalogue.items() if isinstance(catalogue, dict) else []:
+        artefacts = component.get("artefacts") if isinstance(component, dict) else None
+        for aname, artefact in artefacts.items() if isinstance(artefacts, dict) else []:
+            if isinstance(artefact, dict) and "ref" in artefact and (found := values.check_image(artefact["ref"])):
+                yield _problem(inv, ["dockyard_catalogue", cname, "artefacts", aname, "ref"], *found)
+    tools = spec.get("dockyard_tools")
+    for tname, tool in tools.items() if isinstance(tools, dict) else []:
+        if isinstance(tool, dict) and (found := values.check_tool_url(tool.get("url"))):
+            yield _problem(inv, ["dockyard_tools", tname, "url"], *found)
+
+
+def _items(value: Any) -> list[tuple[int, Any]]:
+    return list(enumerate(value)) if isinstance(value, list) else []
+
+
+def _resource_problems(inv: LoadedInventory, path: list[str | int], resources: dict[str, Any]) -> Iterator[Problem]:
+    parsed: dict[str, dict[str, Any]] = {}
+    for kind in ("requests", "limits"):
+        entries = resources.get(kind)
+        for resource, amount in entries.items() if isinstance(entries, dict) else []:
+            if found := values.check_quantity(resource, amount):
+                yield _problem(inv, [*path, kind, resource], *found)
+            else:
+                parsed.setdefault(kind, {})[resource] = values.quantity(amount)
+    for resource, request in parsed.get("requests", {}).items():
+        limit = parsed.get("limits", {}).get(resource)
+        if limit is not None and request is not None and request > limit:
+            yield _problem(
+                inv,
+                [*path, "requests", resource],
+                f"request {resources['requests'][resource]!r} is above the limit {resources['limits'][resource]!r}",
+                "Kubernetes refuses such a pod: lower the request or raise the limit",
+            )
+
+
+# ------------------------------------------------------------------------------ hosts and trees
+
+NETWORK_CONNECTIONS = frozenset({None, "ssh", "paramiko", "ansible.builtin.ssh", "ansible.builtin.paramiko_ssh"})
+
+
+def _host_problems(inv: LoadedInventory) -> Iterator[Problem]:
+    default_file = str(inv.sources[-1])
+    seen: dict[tuple[str, int], str] = {}
+    for name in sorted(inv.hosts):
+        host = inv.hosts[name]
+        where = host.origin("ansible_port") or default_file
+        port_value = host.get("ansible_port")
+        port = 22
+        if port_value is not None:
+            if found := values.check_port(port_value):
+                yield Problem(where, f"{name}.ansible_port", *found)
+                continue
+            port = int(port_value)
+        if host.get("ansible_connection") not in NETWORK_CONNECTIONS:
+            continue
+        key = (host.address, port)
+        if key in seen:
+            yield Problem(
+                host.origin("ansible_host") or default_file,
+                f"{name}.ansible_host",
+                f"{host.address}:{port} is also the address of host {seen[key]}; one machine cannot be both",
+                "give each host its own address, or remove the duplicate host",
+            )
+        else:
+            seen[key] = name
+
+
+def _service_host_problems(inv: LoadedInventory) -> Iterator[Problem]:
+    """The host serving a platform name gets a certificate carrying its IP address (and /etc/hosts
+    entries without DNS): its address must be an IP, not a name."""
+    tools = inv.spec.get("dockyard_tools") if isinstance(inv.spec.get("dockyard_tools"), dict) else {}
+    serving = [t for t in TOOLS if isinstance(tools.get(t), dict) and tools[t].get("mode") == "install"]
+    for group in [*serving, "mirror", CLUSTER_GROUPS[0]]:
+        members = inv.groups.get(group) or []
+        if not members or members[0] not in inv.hosts:
+            continue
+        host = inv.hosts[members[0]]
+        address = str(host.get("dockyard_address") or host.address)
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            key = "dockyard_address" if host.get("dockyard_address") else "ansible_host"
+            yield Problem(
+                host.origin(key) or str(inv.sources[-1]),
+                f"{host.name}.{key}",
+                f"{address!r} is not an IP address; {host.name} serves group {group}'s name, and its certificate "
+                f"and /etc/hosts entry need the IP",
+                f"set {key} to the host's IP address",
+            )
+
+
+def _tree_problems(inv: LoadedInventory) -> Iterator[Problem]:
+    tree = inv.tree
+    if tree.is_standalone(inv.env):
+        return
+    shared = [e for e in tree.environments() if not tree.is_standalone(e)]
+    envs = inv.spec.get("dockyard_environments")
+    spec_envs = list(envs) if isinstance(envs, dict) else []
+    for name in spec_envs:
+        if name not in shared and name not in RESERVED_ENV_NAMES:
+            yield _problem(
+                inv,
+                ["dockyard_environments", name],
+                f"environment '{name}' has no inventory ({tree.env_dir(name) / HOSTS_FILE} does not exist)",
+                f"create {tree.env_dir(name) / HOSTS_FILE} with its cluster hosts, or remove the entry",
+            )
+    for name in shared:
+        if spec_envs and name not in spec_envs and name != inv.env:  # inv.env: reported above
+            yield Problem(
+                str(tree.env_dir(name) / HOSTS_FILE),
+                "dockyard_environments",
+                f"inventory '{name}' has no entry in the platform spec's dockyard_environments",
+                f"add '{name}: {{sync: auto}}' to dockyard_environments, or remove the folder {tree.env_dir(name)}",
+            )
+    yield from _host_name_conflicts(inv, [PLATFORM, *shared])
+
+
+def _host_name_conflicts(inv: LoadedInventory, folders: list[str]) -> Iterator[Problem]:
+    """One host name in two inventories with different addresses: Ansible would keep one silently."""
+    mine = {str(s) for s in inv.sources}
+    found: dict[str, list[tuple[str, int, str]]] = {}
+    for folder in folders:
+        path = inv.tree.root / folder / HOSTS_FILE
+        if path.is_file():
+            for host, line, address in inventory_hosts(path):
+                found.setdefault(host, []).append((str(path), line, address))
+    for host, places in sorted(found.items()):
+        addresses = {address for _f, _l, address in places}
+        if len(addresses) < 2 or not any(f in mine for f, _l, _a in places):
+            continue
+        (first_file, first_line, first_address), *others = places
+        for file, line, address in others:
+            if address != first_address:
+                yield Problem(
+                    f"{file}:{line}",
+                    f"{host}.ansible_host",
+                    f"host '{host}' is {address} here but {first_address} in {first_file}:{first_line}",
+                    "give the host one address everywhere, or two different names",
+                )
+
+
+def inventory_hosts(path: Path) -> Iterator[tuple[str, int, str]]:
+    """(host, line, ansible_host or the name) for every host a YAML inventory file lists."""
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return  # reported by the file checks
+    yield from _hosts_under(root)
+
+
+def _hosts_under(node: Any) -> Iterator[tuple[str, int, str]]:
+    if not isinstance(node, yaml.MappingNode):
+        return
+    for _name, body in node.value:
+        if not isinstance(body, yaml.MappingNode):
+            continue
+        for sub_key, sub in body.value:
+            if sub_key.value == "hosts" and isinstance(sub, yaml.MappingNode):
+                for host_key, host_vars in sub.value:
+                    address = host_key.value
+                    if isinstance(host_vars, yaml.MappingNode):
+                        for var, value in host_vars.value:
+                            if var.value == "ansible_host" and isinstance(value, yaml.ScalarNode):
+                                address = value.value
+                    yield str(host_key.value), host_key.start_mark.line + 1, str(address)
+            elif sub_key.value == "children":
+                yield from _hosts_under(sub)
+
+
+# ------------------------------------------------------------------------- what seed will need
+
+
+def _tool_access_problems(inv: LoadedInventory, root: Path) -> Iterator[Problem]:
+    tools = inv.spec.get("dockyard_tools")
+    vault = inv.spec.get(SECRETS_KEY) if isinstance(inv.spec.get(SECRETS_KEY), dict) else {}
+    for name, tool in tools.items() if isinstance(tools, dict) else []:
+        if not isinstance(tool, dict):
+            continue
+        ca_file = tool.get("ca_file")
+        if isinstance(ca_file, str):
+            ca = Path(ca_file).expanduser()
+            ca = ca if ca.is_absolute() else root / ca
+            if not ca.is_file():
+                yield _problem(
+                    inv,
+                    ["dockyard_tools", name, "ca_file"],
+                    f"{ca} does not exist (seed verifies {name}'s TLS with it)",
+                    "give the path of the CA bundle that signed the tool's certificate",
+                )
+        token_env = tool.get("token_env")
+        if (
+            tool.get("mode") == "external"
+            and isinstance(token_env, str)
+            and not os.environ.get(token_env)
+            and not vault.get(admin_token_key(name))
+        ):
+            yield _problem(
+                inv,
+                ["dockyard_tools", name, "token_env"],
+                f"environment variable {token_env} is not set, and the vault has no {admin_token_key(name)}: "
+                f"seed cannot log in to {name}",
+                f"export {token_env}=<admin token> before running, or store it as vault key {admin_token_key(name)}",
+            )
 
 
 # ------------------------------------------------------------------------------------ the model

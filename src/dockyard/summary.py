@@ -1,0 +1,217 @@
+"""The closing summary of ``invoke bootstrap``: endpoints, versions, where each credential lives
+(vault key, never the value), what was not done and why, and the time per phase.
+
+How parts feed it:
+
+* every phase's plays are timed by the ``dockyard_phases`` callback (``plugins/callback``), which
+  writes a JSON report to the file named by ``$DOCKYARD_PHASE_REPORT`` while ansible-playbook runs;
+* a phase that does not do something the spec asks for says so machine-readably with
+  ``ansible.builtin.set_stats: {data: {dockyard_skipped: [{phase, part, reason}]}}`` (see the argocd
+  role); the callback puts those items in the report;
+* Python steps (seed) call :meth:`Summary.skip`;
+* :func:`unplanned_parts` adds what the spec asks for that no phase of this version does (a tool in
+  ``mode: install`` without an install phase).
+
+Anything skipped makes the bootstrap incomplete: exit 1, unless the operator allowed a partial run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dockyard.spec.model import Platform
+
+REPORT_ENV = "DOCKYARD_PHASE_REPORT"
+SKIP_STAT = "dockyard_skipped"
+EXIT_INCOMPLETE = 1
+
+
+@dataclass(frozen=True)
+class Skipped:
+    phase: str
+    part: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class PhaseRun:
+    name: str
+    seconds: float
+    hosts: int | None  # hosts the phase's plays ran on; 0: nothing to do here; None: runs on the controller
+
+
+@dataclass
+class Summary:
+    env: str
+    check: bool = False
+    phases: list[PhaseRun] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    not_selected: list[str] = field(default_factory=list)  # phases left out by --tags
+    endpoints: list[tuple[str, str]] = field(default_factory=list)
+    versions: list[tuple[str, str]] = field(default_factory=list)
+    credentials: list[tuple[str, str]] = field(default_factory=list)  # (vault key, vault file)
+
+    def skip(self, phase: str, part: str, reason: str) -> None:
+        item = Skipped(phase, part, reason)
+        if item not in self.skipped:
+            self.skipped.append(item)
+
+    @property
+    def incomplete(self) -> bool:
+        return bool(self.skipped)
+
+    def exit_code(self, allow_partial: bool) -> int:
+        return EXIT_INCOMPLETE if self.incomplete and not allow_partial else 0
+
+    def lines(self, allow_partial: bool) -> list[str]:
+        out = [f"summary of {'plan' if self.check else 'bootstrap'} for env {self.env}:"]
+        out.append("  endpoints:")
+        out += [f"    {name}: {url}" for name, url in self.endpoints] or ["    none"]
+        out.append("  versions:")
+        out += [f"    {name}: {version}" for name, version in self.versions] or ["    none in the catalogue"]
+        out.append("  credentials (vault keys; values are never shown):")
+        out += [f"    {key}  in {file}" for key, file in self.credentials] or ["    none stored yet"]
+        out.append("  time per phase:")
+        for run in self.phases:
+            note = "  (nothing to do: no hosts in its groups)" if run.hosts == 0 else ""
+            out.append(f"    {run.name:14} {run.seconds:7.1f}s{note}")
+        out += [f"    {name:14}     -    (not selected by --tags)" for name in self.not_selected]
+        if not self.phases and not self.not_selected:
+            out.append("    no phase ran")
+        out.append("  not done:" if self.skipped else "  not done: nothing")
+        out += [f"    {s.phase}: {s.part}: {s.reason}" for s in self.skipped]
+        verb = "plan" if self.check else "bootstrap"
+        if not self.skipped:
+            out.append(f"{verb} COMPLETE: env {self.env}")
+        elif allow_partial:
+            out.append(f"{verb} PARTIAL (allowed by --allow-partial): {len(self.skipped)} part(s) not done")
+        else:
+            out.append(
+                f"{verb} INCOMPLETE: {len(self.skipped)} part(s) not done "
+                f"(exit {EXIT_INCOMPLETE}; pass --allow-partial to accept a partial platform)"
+            )
+        return out
+
+
+def read_phase_report(path: Path) -> tuple[list[PhaseRun], list[Skipped]]:
+    """What the dockyard_phases callback recorded; nothing when the file is missing or unreadable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return [], []
+    runs = [
+        PhaseRun(str(p.get("phase", "?")), float(p.get("seconds", 0.0)), int(p.get("hosts", 0)))
+        for p in data.get("phases", [])
+        if isinstance(p, dict)
+    ]
+    skipped = [
+        Skipped(str(s.get("phase", "?")), str(s.get("part", "?")), str(s.get("reason", "no reason given")))
+        for s in data.get("skipped", [])
+        if isinstance(s, dict)
+    ]
+    return runs, skipped
+
+
+def unplanned_parts(platform: Platform, phases: Sequence[str], root: Path | None = None) -> list[Skipped]:
+    """Tools in ``mode: install`` that this version cannot install: no tools phase in
+    ``playbooks/bootstrap.yml``, or no role for the tool (``roles/tools/<tool>``, as the phase looks)."""
+    out = []
+    for name, tool in platform.tools.items():
+        if tool.mode != "install":
+            continue
+        if "tools" not in phases and name not in phases:
+            reason = "playbooks/bootstrap.yml has no phase that installs it in this version"
+        elif root is not None and not any((root / "roles" / sub / name).is_dir() for sub in ("tools", ".")):
+            reason = f"the tools phase has no role roles/tools/{name} in this version"
+        else:
+            continue
+        out.append(
+            Skipped(
+                "tools",
+                name,
+                f"mode install, but {reason} (use dockyard_tools.{name}.mode: external with an existing one's url)",
+            )
+        )
+    return out
+
+
+def endpoints(platform: Platform, env: str, has_mirror: bool) -> list[tuple[str, str]]:
+    found = [(name, platform.tool_url(name)) for name in platform.tools]
+    found.append((f"argocd ({env})", f"https://{platform.argocd_hostname(env)}"))
+    if has_mirror:
+        found.append(("mirror registry", f"https://{platform.mirror_registry}"))
+    return found
+
+
+def versions(catalogue: Any) -> list[tuple[str, str]]:
+    if not isinstance(catalogue, dict):
+        return []
+    return sorted(
+        (str(name), str(entry["version"]))
+        for name, entry in catalogue.items()
+        if isinstance(entry, dict) and entry.get("version")
+    )
+
+
+def credentials(keys: Iterable[str], vault_file: Path) -> list[tuple[str, str]]:
+    try:
+        shown = vault_file.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        shown = vault_file
+    return [(key, str(shown)) for key in sorted(keys)]
+
+
+class PhaseRecorder:
+    """What the dockyard_phases callback keeps while ansible-playbook runs: each phase's time and
+    hosts (plays of one phase added up), and the skipped items phases report with set_stats."""
+
+    def __init__(self, path: Path, clock: Any) -> None:
+        self.path = path
+        self._clock = clock
+        self._seconds: dict[str, float] = {}
+        self._hosts: dict[str, set[str]] = {}
+        self._current: str | None = None
+        self._started = 0.0
+
+    def play_start(self, phase: str) -> None:
+        self._close()
+        self._current, self._started = phase, self._clock()
+        self._seconds.setdefault(phase, 0.0)
+        self._hosts.setdefault(phase, set())
+
+    def host_result(self, host: str) -> None:
+        if self._current is not None:
+            self._hosts[self._current].add(host)
+
+    def finish(self, custom_stats: Any) -> None:
+        self._close()
+        skipped: list[dict[str, str]] = []
+        for per_host in (custom_stats or {}).values():
+            items = per_host.get(SKIP_STAT) if isinstance(per_host, dict) else None
+            for item in items if isinstance(items, list) else []:
+                if isinstance(item, dict) and item not in skipped:
+                    skipped.append({k: str(v) for k, v in item.items()})
+        doc = {
+            "phases": [
+                {"phase": name, "seconds": round(seconds, 3), "hosts": len(self._hosts[name])}
+                for name, seconds in self._seconds.items()
+            ],
+            "skipped": skipped,
+        }
+        self.path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+
+    def _close(self) -> None:
+        if self._current is not None:
+            self._seconds[self._current] += self._clock() - self._started
+            self._current = None
+
+
+def phase_of(play_path: str | None, play_name: str) -> str:
+    """A play's phase: the stem of the playbook file it is written in (playbooks/<phase>.yml)."""
+    if play_path:
+        return Path(play_path.rsplit(":", 1)[0]).stem
+    return play_name.removeprefix("Phase ").strip() or "unnamed"
