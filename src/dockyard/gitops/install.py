@@ -34,24 +34,44 @@ def client_for(kubeconfig: Path, helm: str, timeout: str) -> Any:
     return Client(executable=helm, kubeconfig=kubeconfig, default_timeout=timeout)
 
 
-def install_chart(client: Any, chart_ref: str, version: str, values: dict[str, Any], *, dry_run: bool) -> InstallResult:
-    """``client`` is a pyhelm3 Client bound to the cluster's kubeconfig."""
-    return asyncio.run(_install(client, chart_ref, version, values, dry_run=dry_run))
+def install_chart(
+    client: Any,
+    chart_ref: str,
+    version: str,
+    values: dict[str, Any],
+    *,
+    dry_run: bool,
+    release: str = names.ARGOCD_RELEASE,
+    namespace: str = names.ARGOCD_NAMESPACE,
+    pin_hint: str = "argocd_chart in the catalogue, or fix the chart source",
+) -> InstallResult:
+    """``client`` is a pyhelm3 Client bound to the cluster's kubeconfig; Argo CD's release by default."""
+    return asyncio.run(
+        _install(
+            client, chart_ref, version, values, dry_run=dry_run, release=release, namespace=namespace, pin_hint=pin_hint
+        )
+    )
 
 
 async def _install(
-    client: Any, chart_ref: str, version: str, values: dict[str, Any], *, dry_run: bool
+    client: Any,
+    chart_ref: str,
+    version: str,
+    values: dict[str, Any],
+    *,
+    dry_run: bool,
+    release: str,
+    namespace: str,
+    pin_hint: str,
 ) -> InstallResult:
     from pyhelm3.errors import Error as HelmError  # noqa: PLC0415
     from pyhelm3.errors import ReleaseNotFoundError  # noqa: PLC0415
 
-    namespace, release = names.ARGOCD_NAMESPACE, names.ARGOCD_RELEASE
     try:
         chart = await client.get_chart(chart_ref, version=None if _is_file_or_url(chart_ref) else version)
         if str(chart.metadata.version) != version:
             raise DockyardError(
-                f"{chart_ref}: chart version {chart.metadata.version}, but the catalogue pins {version} "
-                f"(argocd_chart in the catalogue, or fix the chart source)"
+                f"{chart_ref}: chart version {chart.metadata.version}, but the catalogue pins {version} ({pin_hint})"
             )
         if dry_run:
             try:

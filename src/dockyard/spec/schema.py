@@ -200,6 +200,20 @@ MINIMUMS: dict[str, Any] = {
     },
 }
 
+IPV4 = r"^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$"
+_cidr: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^[0-9.]+/[0-9]{1,2}$",
+    "x-fix": "give an IPv4 network in CIDR notation, such as 10.244.0.0/16",
+}
+
+CLUSTER: dict[str, Any] = {
+    # Networks of the environment's cluster (kubeadm networking.podSubnet / serviceSubnet, Calico's pool).
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"pod_cidr": _cidr, "service_cidr": _cidr},
+}
+
 PHASE_NAMES = [
     "common",
     "internal_ca",
@@ -374,6 +388,17 @@ SPEC: dict[str, Any] = {
         "dockyard_preflight_ssh_timeout_s": {"type": "number", "minimum": 1},
         "dockyard_ci": CI,
         "dockyard_registry": REGISTRY,
+        # The environment's cluster (kubeadm): networks and the API endpoint (see dockyard.spec.cluster).
+        "dockyard_cluster": CLUSTER,
+        "dockyard_kube_api_lb": {
+            "enum": ["kube-vip", "haproxy-local", "external"],
+            "x-fix": "use kube-vip (a VIP on the control planes), haproxy-local (a proxy on every node) or external",
+        },
+        "dockyard_kube_api_vip": {
+            "type": "string",
+            "pattern": IPV4,
+            "x-fix": "give the API endpoint's IPv4 address, such as 192.0.2.10",
+        },
     },
     "$defs": {
         "resource_list": {

@@ -20,7 +20,7 @@ import yaml
 from dockyard.inventory import CLUSTER_GROUPS, HOSTS_FILE, PLATFORM, RESERVED_ENV_NAMES, LoadedInventory
 from dockyard.problems import InvalidInput, Problem, SpecInvalid
 from dockyard.seed.names import admin_token_key
-from dockyard.spec import schema, values
+from dockyard.spec import cluster, schema, values
 from dockyard.spec.model import (
     DEFAULT_MIRROR_HOSTNAME,
     DEFAULT_MIRROR_REGISTRY_PORT,
@@ -196,6 +196,7 @@ def _cross_reference_problems(inv: LoadedInventory) -> Iterator[Problem]:
     yield from _ci_problems(inv, env_names)
     yield from _catalogue_problems(inv)
     yield from _time_server_problems(inv)
+    yield from _cluster_problems(inv)
     yield from _bundle_key_problems(inv)
     layout = spec.get("dockyard_argocd_layout")
     central = spec.get("dockyard_argocd_central_env")
@@ -242,6 +243,12 @@ def _time_server_problems(inv: LoadedInventory) -> Iterator[Problem]:
                 f"{server!r} is a public time service, unreachable air-gapped",
                 "use the site's own NTP servers",
             )
+
+
+def _cluster_problems(inv: LoadedInventory) -> Iterator[Problem]:
+    addresses = {name: str(host.get("dockyard_address") or host.address) for name, host in inv.hosts.items()}
+    for found in cluster.problems(inv.spec, addresses):
+        yield _problem(inv, found.path, found.message, found.fix)
 
 
 def _bundle_key_problems(inv: LoadedInventory) -> Iterator[Problem]:

@@ -1,0 +1,99 @@
+"""STAND-INS (tests only) for the node binaries the kubernetes/node role installs besides kubeadm:
+kubelet, kubectl (single executables, as dl.k8s.io ships them), crictl (release tarball with one
+`crictl` at the top, as cri-tools ships it) and the CNI plugins (tarball of plugin executables at
+the top, as containernetworking/plugins ships it). Each is a zipapp carrying standin_lib; each
+records its calls and refuses what it does not know. No CLI reference for kubelet, kubectl or
+crictl is in the reference set, so they accept only `--version` / `version` and, for the kubelet,
+the flags kubeadm's drop-in passes (kubernetes/release 10-kubeadm.conf)."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from tests.standins import standin_lib
+from tests.standins.built import Built
+from tests.standins.tarballs import build_tarball
+
+KUBELET_MAIN = """
+import os, sys, time
+import standin_lib as s
+# Flags from kubeadm's drop-in (10-kubeadm.conf) and kubeadm-flags.env.
+SPEC = {"": {"flags": {"--bootstrap-kubeconfig": True, "--kubeconfig": True, "--config": True,
+                       "--container-runtime-endpoint": True, "--pod-infra-container-image": True,
+                       "--node-ip": True, "--version": False}, "args": (0, 0)}}
+cmd = s.parse("kubelet", sys.argv[1:], SPEC)
+if cmd.flag("--version"):
+    print("Kubernetes v__VERSION__ (stand-in)")
+    sys.exit(0)
+config = cmd.flag("--config")
+if not config or not os.path.exists(config):
+    s.fail(f"E: failed to load kubelet config file, path: {config}: no such file (kubeadm init/join writes it)")
+while True:  # a running kubelet, as far as systemd can tell
+    time.sleep(3600)
+"""
+
+VERSION_ONLY_MAIN = """
+import sys
+import standin_lib as s
+SPEC = __SPEC__
+cmd = s.parse("__TOOL__", sys.argv[1:], SPEC)
+print("__TOOL__ v__VERSION__ (stand-in)")
+"""
+
+CNI_MAIN = """
+import json, os, sys
+import standin_lib as s
+s.record("cni-__PLUGIN__", sys.argv[1:], command=os.environ.get("CNI_COMMAND", ""))
+if os.environ.get("CNI_COMMAND") == "VERSION":
+    print(json.dumps({"cniVersion": "1.0.0", "supportedVersions": ["0.4.0", "1.0.0", "1.1.0"]}))
+    sys.exit(0)
+s.unsupported(f"CNI_COMMAND {os.environ.get('CNI_COMMAND')!r} (stand-in plugin)")
+"""
+
+CNI_PLUGINS = ("bridge", "host-local", "loopback", "portmap")
+
+
+def zipapp(out_path: Path, main: str) -> Built:
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with out_path.open("wb") as raw:
+        raw.write(b"#!/usr/bin/env python3\n")
+        with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, data in (
+                ("__main__.py", main.encode()),
+                ("standin_lib.py", Path(standin_lib.__file__).read_bytes()),
+            ):
+                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                info.external_attr = 0o644 << 16
+                z.writestr(info, data, zipfile.ZIP_DEFLATED)
+    out_path.chmod(0o755)
+    return Built.of(out_path)
+
+
+def build_kubelet(out_path: Path, version: str) -> Built:
+    return zipapp(out_path, KUBELET_MAIN.replace("__VERSION__", version))
+
+
+def build_version_only(out_path: Path, tool: str, version: str) -> Built:
+    spec: dict[str, object] = (
+        {"version": {"flags": {"--client": False}, "args": (0, 0)}}
+        if tool == "kubectl"
+        else {"": {"flags": {"--version": False}, "args": (0, 0)}}
+    )
+    main = VERSION_ONLY_MAIN.replace("__SPEC__", repr(spec)).replace("__TOOL__", tool)
+    return zipapp(out_path, main.replace("__VERSION__", version))
+
+
+def build_crictl_tarball(out_path: Path, work: Path, version: str) -> Built:
+    binary = build_version_only(work / "crictl", "crictl", version)
+    return build_tarball(out_path, None, {"crictl": (binary.path.read_bytes(), 0o755)})
+
+
+def build_cni_tarball(out_path: Path, work: Path) -> Built:
+    files = {}
+    for plugin in CNI_PLUGINS:
+        files[plugin] = (
+            zipapp(work / f"cni-{plugin}", CNI_MAIN.replace("__PLUGIN__", plugin)).path.read_bytes(),
+            0o755,
+        )
+    return build_tarball(out_path, None, files)
