@@ -172,6 +172,7 @@ def test_render_configs_writes_harbor_yml_with_vault_placeholders(sample_tree: P
 def test_render_configs_air_gapped_turns_trivy_offline(edit_spec: SpecEditor, tmp_path: Path) -> None:
     def airgap(spec: dict[str, Any]) -> None:
         spec["dockyard_airgap"] = True
+        spec["dockyard_time_servers"] = ["ntp1.platform.example.com"]  # air-gapped: the site's own
 
     def pins(versions: dict[str, Any]) -> None:
         versions["dockyard_catalogue"] = unknowns_pinned()

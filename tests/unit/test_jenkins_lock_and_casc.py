@@ -102,7 +102,12 @@ def test_the_service_override_turns_the_wizard_off_and_points_jcasc_at_the_direc
 def test_seeds_cloud_and_system_credential_have_only_documented_key_paths() -> None:
     spec = yaml.safe_load((ROOT / "inventories/platform/group_vars/all/dockyard.yml").read_text())
     platform = build(spec)
-    cloud = cfg.cloud(platform, cfg.Cluster("https://k8s:6443", "PEM"), cfg.build_images(platform, PRODUCT))
+    cloud = cfg.cloud(
+        platform,
+        cfg.Cluster("https://k8s:6443", "PEM"),
+        cfg.build_images(platform, PRODUCT),
+        "gitlab.example ssh-ed25519 AAAA",
+    )
     credential = cfg.system_credential("apiVersion: v1\n", "managed")
     document = {
         "jenkins": {"clouds": [cloud]},
