@@ -105,6 +105,7 @@ def build(out_dir: Path, version: str = "19.3.0-ce.0", arch: str = "amd64") -> B
         f"{LIB}/tests/__init__.py": b"",
         f"{LIB}/tests/fakes/__init__.py": (ROOT / "tests" / "fakes" / "__init__.py").read_bytes(),
         f"{LIB}/tests/fakes/server.py": (ROOT / "tests" / "fakes" / "server.py").read_bytes(),
+        f"{LIB}/tests/fakes/http_types.py": (ROOT / "tests" / "fakes" / "http_types.py").read_bytes(),
         f"{LIB}/tests/fakes/gitlab.py": (ROOT / "tests" / "fakes" / "gitlab.py").read_bytes(),
     }
     return build_deb(

@@ -32,6 +32,7 @@ DOUBLE_FILES = (
     "tests/fakes/__init__.py",
     "tests/fakes/harbor.py",
     "tests/fakes/server.py",
+    "tests/fakes/http_types.py",
     "tests/fakes/swagger.py",
     "tests/reference/harbor/api/v2.0/swagger.yaml",
     "src/dockyard/__init__.py",
