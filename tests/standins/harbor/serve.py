@@ -42,7 +42,7 @@ def main() -> None:
     assert art.url and art.version
     built = build.build_installer(art.version, args.base_image, CACHE)
     ca, _ = pki.load_or_create_ca(args.ca_dir, args.ca_name)
-    cert_pem, key_pem = ca.sign(pki.CertRequest("test-upstream", (f"upstream.{args.bind}",), (args.bind,)))
+    cert_pem, key_pem = ca.sign(pki.CertRequest("test-upstream", ("test-upstream.molecule.test",), (args.bind,)))
     args.work.mkdir(parents=True, exist_ok=True)
     (args.work / "upstream.crt").write_bytes(cert_pem)
     key = args.work / "upstream.key"
