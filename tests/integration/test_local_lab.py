@@ -107,7 +107,11 @@ def test_mirror_pull_with_verified_tls(lab: dict[str, str], tmp_path: Path) -> N
         )
         with_creds = [*copy[:2], "--dest-creds", f"{PUSH_USER}:{password}", *copy[2:]]
         push = subprocess.run(with_creds, capture_output=True, text=True, check=False)
-        assert push.returncode == 0, push.stderr
+        pushed, why = (
+            push.returncode == 0,
+            push.stderr,
+        )  # never let a failure print the command (it holds the credential)
+        assert pushed, why
     finally:
         docker("rmi", local_name, check=False)
 
