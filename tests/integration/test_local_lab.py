@@ -141,8 +141,9 @@ def test_mirror_pull_with_verified_tls(lab: dict[str, str], tmp_path: Path) -> N
     layer = manifest["layers"][0]["digest"]
     content = docker("exec", node, "sh", "-c", f"ctr -n dockyard-e2e content get {layer} | tar -xzO hello.txt").stdout
     assert content == payload
-    # The requests reached the mirror registry under the upstream registry's namespace, over TLS.
-    log = on(mirror_host, "journalctl", "-u", "docker-registry", "--no-pager", "-o", "cat")
+    # The requests reached the mirror under the upstream registry's namespace, over TLS: nginx terminates
+    # TLS in front of the registry, so its access log has the node's address.
+    log = on(mirror_host, "cat", "/var/log/nginx/access.log")
     assert re.search(
         rf"{re.escape(lab[node])} .*\"GET /v2/docker.io/library/dockyard-e2e/manifests/\S+\?ns=docker.io", log
     )
