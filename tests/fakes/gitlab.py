@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import secrets
 import threading
 from typing import Any
 
@@ -139,6 +140,7 @@ def _truthy(value: str | None) -> bool:
 class GitlabDouble:
     def __init__(self, token: str = "glpat-test-admin-token") -> None:
         self.token = token
+        self.admin_token_expires_at = (dt.date.today() + dt.timedelta(days=365)).isoformat()
         self.groups: dict[int, dict[str, Any]] = {}
         self.projects: dict[int, dict[str, Any]] = {}
         self.files: dict[int, dict[str, bytes]] = {}  # project id -> path -> content
@@ -206,6 +208,30 @@ class GitlabDouble:
             return method == "GET"
         return method in ("GET", "POST") and record["access_level"] >= 30
 
+    # GitLab's personal access token API for the token in use (doc/api/personal_access_tokens.md):
+    # rotating revokes it and answers a new one, which is from then on the admin's.
+    def _admin_token_view(self) -> dict[str, Any]:
+        return {
+            "id": 1,
+            "name": "dockyard-automation",
+            "revoked": False,
+            "active": True,
+            "scopes": ["api"],
+            "user_id": 1,
+            "created_at": "2026-01-01T00:00:00Z",
+            "expires_at": self.admin_token_expires_at,
+        }
+
+    def _self_token(self, request: Request, body: dict[str, Any], **_: str) -> Response:
+        return Response(200, self._admin_token_view())
+
+    def _rotate_self(self, request: Request, body: dict[str, Any], **_: str) -> Response:
+        self.token = "glpat-" + secrets.token_urlsafe(15)
+        self.admin_token_expires_at = str(
+            body.get("expires_at") or (dt.date.today() + dt.timedelta(days=7)).isoformat()
+        )
+        return Response(200, {**self._admin_token_view(), "token": self.token})
+
     def _route(self, request: Request, path: str, body: dict[str, Any]) -> Response:
         routes: list[tuple[str, str, Any, set[str] | None]] = [
             ("GET", r"/groups", self._list_groups, None),
@@ -251,6 +277,8 @@ class GitlabDouble:
                 ROTATE_ATTRS,
             ),
             ("DELETE", r"/projects/(?P<pid>\d+)/access_tokens/(?P<tid>\d+)", self._revoke_token, set()),
+            ("GET", r"/personal_access_tokens/self", self._self_token, None),
+            ("POST", r"/personal_access_tokens/self/rotate", self._rotate_self, ROTATE_ATTRS),
             ("GET", r"/projects/(?P<pid>\d+)/merge_requests", self._list_mrs, None),
             ("POST", r"/projects/(?P<pid>\d+)/merge_requests", self._create_mr, MR_ATTRS),
             # last: a project by id or by its full path (python-gitlab's projects.get("group/name"))
