@@ -9,7 +9,9 @@ points the catalogue's artefacts here, with the stand-ins' own sha256.
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import ssl
 import threading
 import time
@@ -80,6 +82,19 @@ class TestUpstream:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def serve_detached(self, pid_file: Path) -> None:
+        """Fork: the parent returns at once; the child records its PID in ``pid_file`` and serves
+        until SIGTERM (for scenarios that need the upstream beyond the process that built it)."""
+        if os.fork():
+            return
+        os.setsid()
+        pid_file.write_text(f"{os.getpid()}\n")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        with self:
+            stop.wait()
+        os._exit(0)
 
     def __enter__(self) -> TestUpstream:
         return self.start()

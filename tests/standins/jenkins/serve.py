@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import os
-import signal
-import threading
 from pathlib import Path
 
 import yaml
@@ -54,14 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     changed = {**copy.deepcopy(overlay), "jenkins_plugins_changed": locked}
     args.overlay_changed.write_text(yaml.safe_dump(changed, sort_keys=False))
-    if os.fork():
-        return 0
-    os.setsid()
-    args.pid_file.write_text(f"{os.getpid()}\n")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with upstream:
-        stop.wait()
+    upstream.serve_detached(args.pid_file)
     return 0
 
 

@@ -10,9 +10,6 @@ serves until SIGTERM.
 from __future__ import annotations
 
 import argparse
-import os
-import signal
-import threading
 from pathlib import Path
 
 import yaml
@@ -71,14 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     publish_all(upstream, args.dir / "build")
     (args.dir / "overlay.yml").write_text(yaml.safe_dump({"dockyard_catalogue": upstream.overlay()}))
     (args.dir / "ca.crt").write_bytes(ca.cert_pem)
-    if os.fork():
-        return 0
-    os.setsid()
-    args.pid_file.write_text(f"{os.getpid()}\n")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with upstream:
-        stop.wait()
+    upstream.serve_detached(args.pid_file)
     return 0
 
 
