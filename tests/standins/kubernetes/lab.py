@@ -1,0 +1,48 @@
+"""The cluster stand-ins for the air-gap chain (tests only): kubeadm, kubelet, kubectl, crictl and
+the CNI plugins, see tests/standins/catalogue_standins.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dockyard import catalogue
+from tests.standins.built import Built
+from tests.standins.catalogue_standins import Builder
+from tests.standins.kubernetes.build import build_kubeadm
+from tests.standins.kubernetes.node_tools import (
+    build_cni_tarball,
+    build_crictl_tarball,
+    build_kubelet,
+    build_version_only,
+)
+
+
+def _kubeadm(art: catalogue.Artefact, work: Path) -> Built:
+    return build_kubeadm(work / "kubernetes" / art.id)
+
+
+def _kubelet(art: catalogue.Artefact, work: Path) -> Built:
+    return build_kubelet(work / "kubernetes" / art.id, art.version)
+
+
+def _kubectl(art: catalogue.Artefact, work: Path) -> Built:
+    return build_version_only(work / "kubernetes" / art.id, "kubectl", art.version)
+
+
+def _crictl(art: catalogue.Artefact, work: Path) -> Built:
+    return build_crictl_tarball(work / "crictl" / art.file_name, work / "crictl", art.version)
+
+
+def _cni(art: catalogue.Artefact, work: Path) -> Built:
+    return build_cni_tarball(work / "cni" / art.file_name, work / "cni")
+
+
+def builders() -> dict[tuple[str, str], Builder]:
+    arch = "amd64"  # the stand-ins are built for this machine's hosts
+    return {
+        ("kubernetes", f"kubeadm-linux-{arch}"): _kubeadm,
+        ("kubernetes", f"kubelet-linux-{arch}"): _kubelet,
+        ("kubernetes", f"kubectl-linux-{arch}"): _kubectl,
+        ("crictl", f"crictl-linux-{arch}"): _crictl,
+        ("cni_plugins", f"cni-plugins-linux-{arch}"): _cni,
+    }
