@@ -40,9 +40,12 @@ def preflight(c, env, inventories=None):
         "limit": "only these hosts or groups",
         "skip-preflight": "do not run preflight first",
         "allow-partial": "exit 0 even when parts the spec asks for were not done (the summary lists them)",
+        "bundle": "air-gapped: an air-gap bundle folder, verified and loaded into the mirror after the mirror phase",
     }
 )
-def bootstrap(c, env, inventories=None, check=False, tags=None, limit=None, skip_preflight=False, allow_partial=False):
+def bootstrap(
+    c, env, inventories=None, check=False, tags=None, limit=None, skip_preflight=False, allow_partial=False, bundle=None
+):
     """Validate, preflight, run playbooks/bootstrap.yml phase by phase, seed, then print a summary."""
     _exit(
         cli.bootstrap(
@@ -54,6 +57,7 @@ def bootstrap(c, env, inventories=None, check=False, tags=None, limit=None, skip
             limit=limit,
             skip_preflight=skip_preflight,
             allow_partial=allow_partial,
+            bundle=bundle,
         )
     )
 

@@ -203,12 +203,18 @@ def bootstrap(
     limit: str | None = None,
     skip_preflight: bool = False,
     allow_partial: bool = False,
+    bundle: str | None = None,
 ) -> int:
     wanted_tags = phases.check_tags(root, tags)  # before anything is written (hosts up writes)
+    if bundle and not Path(bundle).is_dir():
+        raise InvalidInput(f"--bundle {bundle}: not a folder (give the folder `invoke bundle.build --out` wrote)")
     if _is_local_lab(root, inventories, env):
+        from dockyard.localhosts import feed  # noqa: PLC0415
         from dockyard.localhosts import hosts as local  # noqa: PLC0415
 
         local.up(root, state_dir(root), say=out)  # idempotent: reuses running hosts
+        if not check:  # the lab's stand-in artefacts, built and bundled as on a connected machine
+            bundle = bundle or str(feed.prepare(root, say=out))
     inv, platform = load(root, inventories, env)
     phases.check_limit(limit, inv.hosts, inv.groups)
     out(f"validate OK: env {env}")
@@ -229,27 +235,39 @@ def bootstrap(
         created = secret_registry.ensure(secrets.Vault.open(inv.tree, env, state_dir(root)))
         if created:
             out(f"vault: generated {', '.join(created)} in {vault_file}")
-    cmd = playbook.command(
-        root,
-        inv.sources,
-        BOOTSTRAP_PLAYBOOK,
-        check=check,
-        diff=check,
-        tags=tags,
-        skip_tags=",".join(skip_phases) or None,
-        limit=limit,
-        extra_vars={"dockyard_vault_file": str(vault_file.resolve())},
-    )
-    out(("plan" if check else "bootstrap") + ": " + " ".join(cmd))
-    with tempfile.TemporaryDirectory(prefix="dockyard-phases-") as work:
-        report = Path(work) / "phases.json"
-        rc = playbook.run(cmd, root, {summary.REPORT_ENV: str(report)})
-        result.phases, skipped = summary.read_phase_report(report)
-    for item in skipped:
-        result.skip(item.phase, item.part, item.reason)
-    if rc != 0:
-        err(f"bootstrap FAILED: ansible-playbook exited {rc}")
-        return rc
+    names = [p.name for p in known]
+    selected = [p.name for p in known if not wanted_tags or p.tags & set(wanted_tags)]
+    for stage in _stages(names, selected, tags, bool(bundle) and not check):
+        if stage == LOAD_STAGE:
+            from dockyard.mirror import load as mirror_load  # noqa: PLC0415
+
+            out(f"bundle: loading {bundle} into the mirror before the phases that install from it")
+            if (rc := mirror_load.load(root, str(bundle), env, inventories=inventories)) != 0:
+                err(f"bootstrap FAILED: bundle load exited {rc}")
+                return rc
+            continue
+        cmd = playbook.command(
+            root,
+            inv.sources,
+            BOOTSTRAP_PLAYBOOK,
+            check=check,
+            diff=check,
+            tags=stage,
+            skip_tags=",".join(skip_phases) or None,
+            limit=limit,
+            extra_vars={"dockyard_vault_file": str(vault_file.resolve())},
+        )
+        out(("plan" if check else "bootstrap") + ": " + " ".join(cmd))
+        with tempfile.TemporaryDirectory(prefix="dockyard-phases-") as work:
+            report = Path(work) / "phases.json"
+            rc = playbook.run(cmd, root, {summary.REPORT_ENV: str(report)})
+            ran, skipped = summary.read_phase_report(report)
+        result.phases.extend(ran)
+        for item in skipped:
+            result.skip(item.phase, item.part, item.reason)
+        if rc != 0:
+            err(f"bootstrap FAILED: ansible-playbook exited {rc}")
+            return rc
     for item in summary.unplanned_parts(platform, [p.name for p in known], root) if not wanted_tags else []:
         result.skip(item.phase, item.part, item.reason)  # a --tags run asked for less on purpose
     seed_rc = 0
@@ -269,6 +287,23 @@ def bootstrap(
     for line in result.lines(allow_partial):
         out(line)
     return seed_rc or result.exit_code(allow_partial)
+
+
+LOAD_STAGE = "<bundle load>"
+
+
+def _stages(names: list[str], selected: list[str], tags: str | None, load: bool) -> list[str | None]:
+    """The playbook runs of a bootstrap, as ``--tags`` values (None: as the operator asked). With a
+    bundle, it is loaded into the mirror right after the mirror phase, before any phase that installs
+    from it (or first, when the run leaves the mirror phase out)."""
+    if not load:
+        return [tags]
+    if "mirror" not in selected:
+        return [LOAD_STAGE, tags]
+    at = names.index("mirror") + 1
+    before = [n for n in selected if n in names[:at]]
+    after = [n for n in selected if n in names[at:]]
+    return [",".join(before), LOAD_STAGE, *([",".join(after)] if after else [])]
 
 
 def _skipped_phases(inv: inventory.LoadedInventory, known: list[str]) -> dict[str, str]:

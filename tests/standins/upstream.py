@@ -55,9 +55,18 @@ class TestUpstream:
     __test__ = False  # not a pytest test class
 
     def __init__(
-        self, root: Path, tls_cert: Path | None, tls_key: Path | None, bind: tuple[str, int] = ("127.0.0.1", 0)
+        self,
+        root: Path,
+        tls_cert: Path | None,
+        tls_key: Path | None,
+        bind: tuple[str, int] = ("127.0.0.1", 0),
+        *,
+        vhost: bool = False,
     ):
         self.root = root
+        # vhost: requests name the upstream host in their Host header (as through a proxy), not in
+        # the path's first component; the file is looked up the same way.
+        self.vhost = vhost
         self.root.mkdir(parents=True, exist_ok=True)
         self.hits: list[Hit] = []
         self.faults = Faults()
@@ -159,6 +168,8 @@ def _handler(upstream: TestUpstream) -> type[BaseHTTPRequestHandler]:
 
         def _serve(self, head: bool) -> None:
             path = unquote(urlsplit(self.path).path)
+            if upstream.vhost:
+                path = "/" + (self.headers.get("Host") or "").rsplit(":", 1)[0] + path
             rng = self.headers.get("Range")
             client = self.client_address[0]
             with upstream._lock:

@@ -36,8 +36,8 @@ def _installed(package: str) -> bool:
     return proc.returncode == 0 and "install ok installed" in proc.stdout
 
 
-def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([DOCKER, *args], capture_output=True, text=True, check=False)
+def docker(*args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([DOCKER, *args], capture_output=True, text=True, check=False, input=stdin)
     if check and proc.returncode != 0:
         raise DockyardError(f"docker {' '.join(args[:3])}: {proc.stderr.strip() or proc.stdout.strip()}")
     return proc

@@ -1,8 +1,12 @@
 """`invoke hosts up|down|status`: N systemd Debian hosts as containers, and the `local` inventory.
 
-Host 1 carries the platform tier (gitlab, harbor, jenkins, mirror), host 2 the control plane,
-hosts 3..N are workers (fewer hosts double up). Everything created is labelled so `down` removes
-exactly that and nothing else.
+With 6 hosts or more (the default), each platform service has a host of its own (1 mirror,
+2 gitlab, 3 harbor, 4 jenkins: each serves :443), host 5 is the control plane and 6..N are workers;
+fewer hosts double up (host 1 the platform tier, host 2 the control plane, 3..N workers). Harbor's
+hosts run Docker inside. The default lab is AIR-GAPPED: its network is Docker's `--internal` (no
+route out), and the site's OS mirror is an apt-cacher-ng container on it that alone reaches
+Debian's archive (as an air-gapped site's own OS mirror does). Everything created is labelled so
+`down` removes exactly that and nothing else.
 """
 
 from __future__ import annotations
@@ -24,12 +28,21 @@ from dockyard.problems import DockyardError, InvalidInput
 ENV = "local"
 LABEL = "dev.dockyard.local"
 PREFIX = "dockyard-local-"  # container names of the default lab
-DEFAULT_COUNT = 3
+DEFAULT_COUNT = 6
+FULL_LAB = 6  # from this many hosts on, each platform service gets a host of its own
 MAX_COUNT = 8
 DOMAIN = "dockyard.test"  # RFC 2606: reserved for testing, never resolves on the internet
 # Spec files shared with the platform inventory (linked, so there is one source of truth).
 SHARED_SPEC_FILES = ("dockyard.yml", "versions.yml")
 OVERRIDES_FILE = "zz-local.yml"  # sorts after the linked files, so its values win
+OS_MIRROR_LABEL = f"{LABEL}.os-mirror"
+OS_MIRROR_PORT = 3142
+# The site's time server in the lab (chrony is configured, not started, inside containers).
+LAB_TIME_SERVER = f"mirror.{DOMAIN}"
+FLAGS_LABEL = f"{LABEL}.flags"
+# Docker inside a host (Harbor): ../shared/notes/target-hosts.md, "Docker Engine inside a lab host".
+DOCKER_INSIDE = ("--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN", "--security-opt", "seccomp=unconfined",
+                 "--volume", "/var/lib/docker")  # fmt: skip
 
 Say = Callable[[str], None]
 
@@ -47,6 +60,11 @@ class Lab:
 
     name: str
     inventory: Path
+    internal: bool = False  # an --internal network (no route out) and an OS mirror on it
+
+    @property
+    def os_mirror(self) -> str:
+        return f"dockyard-{self.name}-os-mirror"
 
     @property
     def prefix(self) -> str:
@@ -62,7 +80,7 @@ class Lab:
 
 
 def default_lab(root: Path) -> Lab:
-    return Lab("local", root / "inventories" / ENV)
+    return Lab("local", root / "inventories" / ENV, internal=True)
 
 
 def state_paths(state_dir: Path) -> dict[str, Path]:
@@ -72,6 +90,16 @@ def state_paths(state_dir: Path) -> dict[str, Path]:
 
 def groups_for(count: int, prefix: str = PREFIX) -> dict[str, list[str]]:
     names = [f"{prefix}{i}" for i in range(1, count + 1)]
+    if count >= FULL_LAB:
+        mirror, gitlab, harbor, jenkins, control, *workers = names
+        return {
+            "gitlab": [gitlab],
+            "harbor": [harbor],
+            "jenkins": [jenkins],
+            "mirror": [mirror],
+            "kube_control_plane": [control],
+            "kube_node": workers,
+        }
     platform = names[0]
     control = names[1] if count > 1 else names[0]
     workers = names[2:] if count > 2 else []
@@ -100,17 +128,22 @@ def up(
     say(f"hosts: base image {tag} ({'built' if built else 'reused'})")
     paths = state_paths(state_dir)
     _ensure_key(paths["key"])
-    _ensure_network(lab)
+    _ensure_network(lab, say)
+    apt_proxy = _ensure_os_mirror(lab, tag, say) if lab.internal else None
     wanted = [f"{lab.prefix}{i}" for i in range(1, count + 1)]
     for extra in sorted(set(_containers(lab)) - set(wanted)):
         docker("rm", "-f", extra)
         say(f"hosts: removed {extra} (beyond --count {count})")
+    groups = groups_for(count, lab.prefix)
     for name in wanted:
-        _ensure_container(lab, name, tag, paths["key"].with_suffix(".pub"), say)
+        _ensure_container(lab, name, tag, paths["key"].with_suffix(".pub"), say, docker_inside=name in groups["harbor"])
     hosts = _wait_for_ssh(lab, wanted)
+    if apt_proxy:
+        for name in wanted:
+            _use_os_mirror(name, apt_proxy)
     known_hosts = paths["known_hosts"].with_name(f"known_hosts-{lab.name}")
     _write_known_hosts(hosts, known_hosts)
-    write_inventory(root, lab.inventory, hosts, groups_for(count, lab.prefix), {**paths, "known_hosts": known_hosts})
+    write_inventory(root, lab.inventory, hosts, groups, {**paths, "known_hosts": known_hosts})
     say(f"hosts: {len(hosts)} host(s) up; inventory written to {_shown(lab.inventory)}/")
     return hosts
 
@@ -130,7 +163,7 @@ def down(
     if not engine.running():
         say("hosts: no docker engine running; nothing to remove")
     else:
-        for name in _containers(lab):
+        for name in [*_containers(lab), *_os_mirrors(lab)]:
             docker("rm", "-f", name)
             say(f"hosts: removed {name}")
         if docker("network", "inspect", lab.network, check=False).returncode == 0:
@@ -149,6 +182,11 @@ def down(
             )
         else:
             say(f"hosts: removed {_shown(lab.inventory)}/")
+    if lab.name == ENV:
+        from dockyard.localhosts import feed  # noqa: PLC0415
+
+        if feed.stop(root):
+            say("hosts: stopped the lab's fake internet")
     others = engine.running() and docker("ps", "-aq", "--filter", f"label={LABEL}").stdout.strip()
     if stop_engine and not others and engine.stop_if_started(state_dir):
         say("hosts: stopped the dockerd this tool started")
@@ -178,9 +216,71 @@ def _ensure_key(key: Path) -> None:
     os.chmod(key, 0o600)
 
 
-def _ensure_network(lab: Lab) -> None:
-    if docker("network", "inspect", lab.network, check=False).returncode != 0:
-        docker("network", "create", "--label", lab.label, lab.network)
+def _ensure_network(lab: Lab, say: Say) -> None:
+    found = docker("network", "inspect", "--format", "{{.Internal}}", lab.network, check=False)
+    if found.returncode == 0 and found.stdout.strip() == str(lab.internal).lower():
+        return
+    if found.returncode == 0:  # made by an earlier version with the other kind of network
+        for name in [*_containers(lab), *_os_mirrors(lab)]:
+            docker("rm", "-f", name)
+        docker("network", "rm", lab.network)
+        say(f"hosts: replaced network {lab.network} ({'internal now' if lab.internal else 'not internal now'})")
+    docker("network", "create", *(["--internal"] if lab.internal else []), "--label", lab.label, lab.network)
+
+
+def _os_mirrors(lab: Lab) -> list[str]:
+    out = docker("ps", "-a", "--filter", f"label={OS_MIRROR_LABEL}={lab.name}", "--format", "{{.Names}}").stdout
+    return sorted(out.split())
+
+
+def _ensure_os_mirror(lab: Lab, tag: str, say: Say) -> str:
+    """The site's OS mirror of an air-gapped lab: apt-cacher-ng in a container on Docker's default
+    bridge (the only way out, to Debian's archive) and on the lab's internal network. Returns
+    ``host:port`` of its proxy on the lab network."""
+    name = lab.os_mirror
+    current = docker("inspect", "--format", "{{.Config.Image}} {{.State.Running}}", name, check=False)
+    if current.returncode == 0 and current.stdout.split()[0] != tag:
+        docker("rm", "-f", name)
+        current = docker("inspect", name, check=False)
+    if current.returncode != 0:
+        docker("run", "--detach", "--name", name, "--hostname", name, "--label", f"{OS_MIRROR_LABEL}={lab.name}",
+               "--stop-signal", "SIGRTMIN+3", "--cgroupns=host", "--volume", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+               "--tmpfs", "/run", "--tmpfs", "/run/lock", tag)  # fmt: skip
+        docker("network", "connect", lab.network, name)
+        say(f"hosts: created {name} (the lab's OS mirror: apt-cacher-ng, the only host with a way out)")
+    elif current.stdout.split()[1] != "true":
+        docker("start", name)
+    _wait_for_systemd(name)
+    script = (
+        "set -e; if ! dpkg-query -W -f='${Status}' apt-cacher-ng 2>/dev/null | grep -q 'ok installed'; then "
+        "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq apt-cacher-ng >/dev/null; fi; "
+        # the packaged backend (ftp.debian.org) does not resolve here; target-hosts.md
+        'if [ "$(cat /etc/apt-cacher-ng/backends_debian 2>/dev/null)" != http://deb.debian.org/debian/ ]; then '
+        "echo http://deb.debian.org/debian/ > /etc/apt-cacher-ng/backends_debian; systemctl restart apt-cacher-ng; fi; "
+        "systemctl is-active -q apt-cacher-ng || systemctl start apt-cacher-ng"
+    )
+    docker("exec", name, "sh", "-c", script)
+    address = _inspect(lab, name).address
+    return f"{address}:{OS_MIRROR_PORT}"
+
+
+def _wait_for_systemd(name: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        state = docker("exec", name, "systemctl", "is-system-running", check=False).stdout.strip()
+        if state in ("running", "degraded"):
+            return
+        time.sleep(0.5)
+    raise DockyardError(f"hosts: systemd did not come up in {name} within {timeout_s:.0f}s")
+
+
+def _use_os_mirror(name: str, proxy: str) -> None:
+    """Point the host's apt at the site's OS mirror (done when the host is built, as on a real site:
+    Dockyard itself never rewrites a host's OS apt sources)."""
+    conf = f'Acquire::http::Proxy "http://{proxy}";\n'
+    path = "/etc/apt/apt.conf.d/01dockyard-os-mirror"
+    if docker("exec", name, "cat", path, check=False).stdout != conf:
+        docker("exec", "-i", name, "sh", "-c", f"cat > {path}", stdin=conf)
 
 
 def _containers(lab: Lab) -> list[str]:
@@ -195,17 +295,20 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _ensure_container(lab: Lab, name: str, tag: str, public_key: Path, say: Say) -> None:
-    """Reuse the container only if it runs this base image and trusts this machine's key (a
-    container of another checkout with the same name would not let us in)."""
+def _ensure_container(
+    lab: Lab, name: str, tag: str, public_key: Path, say: Say, *, docker_inside: bool = False
+) -> None:
+    """Reuse the container only if it runs this base image with the same flags and trusts this
+    machine's key (a container of another checkout with the same name would not let us in)."""
+    flags = "docker-inside" if docker_inside else "plain"
     fmt = (
-        "{{.Config.Image}} {{.State.Running}} "
+        f'{{{{.Config.Image}}}} {{{{.State.Running}}}} {{{{index .Config.Labels "{FLAGS_LABEL}"}}}} '
         '{{range .Mounts}}{{if eq .Destination "/root/.ssh/authorized_keys"}}{{.Source}}{{end}}{{end}}'
     )
     current = docker("inspect", "--format", fmt, name, check=False)
     if current.returncode == 0:
-        img, running, *mounted = current.stdout.split()
-        ours = img == tag and mounted == [str(public_key)]
+        img, running, had_flags, *mounted = current.stdout.split()
+        ours = img == tag and mounted == [str(public_key)] and had_flags == flags
         if ours and running == "true":
             return
         if ours:
@@ -213,7 +316,14 @@ def _ensure_container(lab: Lab, name: str, tag: str, public_key: Path, say: Say)
             say(f"hosts: started {name}")
             return
         docker("rm", "-f", name)
-        say(f"hosts: replacing {name} ({'base image changed' if img != tag else 'made for another SSH key'})")
+        why = (
+            "base image changed"
+            if img != tag
+            else "flags changed"
+            if had_flags != flags
+            else "made for another SSH key"
+        )
+        say(f"hosts: replacing {name} ({why})")
     docker(
         "run",
         "--detach",
@@ -223,8 +333,11 @@ def _ensure_container(lab: Lab, name: str, tag: str, public_key: Path, say: Say)
         name,
         "--label",
         lab.label,
+        "--label",
+        f"{FLAGS_LABEL}={flags}",
         "--network",
         lab.network,
+        *(DOCKER_INSIDE if docker_inside else ()),
         # systemd as PID 1 shuts down cleanly (and quickly) on SIGRTMIN+3, not on SIGTERM
         "--stop-signal",
         "SIGRTMIN+3",
@@ -318,26 +431,21 @@ def _overrides() -> str:
         "dockyard_env": ENV,
         "dockyard_domain": DOMAIN,
         "dockyard_dns": False,
-        "dockyard_airgap": False,
+        # An air-gapped site: the hosts' network has no route out; every vendor artefact comes from
+        # the mirror, loaded from a bundle (the lab's are stand-ins: tests/standins/lab_feed.py).
+        "dockyard_airgap": True,
+        "dockyard_time_servers": [LAB_TIME_SERVER],
         "dockyard_environments": {ENV: {"sync": "auto"}},
         "dockyard_preflight_minimums": {
             g: small for g in ("gitlab", "harbor", "jenkins", "mirror", "kube_control_plane", "kube_node")
-        },
-        # The test hosts install containerd from Debian (no internet for upstream tarballs here).
-        "containerd_install_method": "apt",
-        # Phases that need vendor artefacts this lab has no source for (kubeadm and kubelet; the GitLab,
-        # Harbor and Jenkins packages): their roles run against stand-ins in their own Molecule
-        # scenarios (tests/molecule); wiring those stand-ins into the lab is still to do.
-        "dockyard_skip_phases": {
-            phase: "the local lab has no source for this phase's vendor artefacts (its roles run against "
-            "stand-ins in tests/molecule)"
-            for phase in ("kubernetes", "cni", "ingress", "tools")
         },
     }
     return (
         "---\n# The local environment's own settings. This file sorts after the spec files linked from\n"
         "# inventories/platform, so its values win. The preflight minimums are lowered to what one\n"
         "# small machine shares between its container hosts: this is a lab, not a sized platform.\n"
+        "# The hosts' OS packages come from the lab's OS mirror (apt-cacher-ng, set in each host's apt\n"
+        "# configuration when `hosts up` builds it), as an air-gapped site's hosts use the site's own.\n"
         + yaml.safe_dump(overrides, sort_keys=False)
     )
 
