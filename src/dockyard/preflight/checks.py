@@ -142,11 +142,11 @@ def _swap(plan: HostPlan, v: dict[str, str]) -> Result:
 
 
 def _dns(v: dict[str, str], names: list[str], dns_managed: bool) -> Result:
+    if dns_managed:  # not looked up at all: a resolver with no answer can stall for 20 s a name
+        return Result("dns", "skip", "dockyard_dns is false: the common role writes the names to /etc/hosts")
     missing = [n for n in names if v.get(f"resolve.{n}") != "ok"]
     if not missing:
         return Result("dns", "ok", f"{len(names)} names resolve")
-    if dns_managed:
-        return Result("dns", "skip", f"{len(missing)} not resolvable yet; the common role writes /etc/hosts")
     shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
     return Result("dns", "FAIL", f"cannot resolve {shown} (add DNS records, or set dockyard_dns: false)")
 

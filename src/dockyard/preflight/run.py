@@ -105,7 +105,10 @@ def run(
     config = route.ssh_config()
     targets = [target_for(h, timeout_s, host_key_checking, config) for h in hosts]
     with ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL, len(targets)))) as pool:
-        all_facts = list(pool.map(lambda t: collector(t, names), targets))
+        # With dockyard_dns false the names go to /etc/hosts, so they are not looked up (an air-gapped
+        # host's resolver may take 20 s to give up on each).
+        probe = names if platform.dns else []
+        all_facts = list(pool.map(lambda t: collector(t, probe), targets))
     rows = {
         h.name: judge(
             plan_for(h.name, h.groups, minimums),
