@@ -40,9 +40,11 @@ OS_MIRROR_PORT = 3142
 # The site's time server in the lab (chrony is configured, not started, inside containers).
 LAB_TIME_SERVER = f"mirror.{DOMAIN}"
 FLAGS_LABEL = f"{LABEL}.flags"
+# Every lab host: CAP_SYS_ADMIN, so systemd's sandboxing (PrivateTmp, ProtectSystem: Debian's
+# haproxy unit, for one) can make its mount namespaces as on a VM (without it: status=226/NAMESPACE).
+HOST_FLAGS = ("--cap-add", "SYS_ADMIN")
 # Docker inside a host (Harbor): ../shared/notes/target-hosts.md, "Docker Engine inside a lab host".
-DOCKER_INSIDE = ("--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN", "--security-opt", "seccomp=unconfined",
-                 "--volume", "/var/lib/docker")  # fmt: skip
+DOCKER_INSIDE = ("--cap-add", "NET_ADMIN", "--security-opt", "seccomp=unconfined", "--volume", "/var/lib/docker")
 
 Say = Callable[[str], None]
 
@@ -300,7 +302,7 @@ def _ensure_container(
 ) -> None:
     """Reuse the container only if it runs this base image with the same flags and trusts this
     machine's key (a container of another checkout with the same name would not let us in)."""
-    flags = "docker-inside" if docker_inside else "plain"
+    flags = "sysadmin,docker-inside" if docker_inside else "sysadmin"
     fmt = (
         f'{{{{.Config.Image}}}} {{{{.State.Running}}}} {{{{index .Config.Labels "{FLAGS_LABEL}"}}}} '
         '{{range .Mounts}}{{if eq .Destination "/root/.ssh/authorized_keys"}}{{.Source}}{{end}}{{end}}'
@@ -337,6 +339,7 @@ def _ensure_container(
         f"{FLAGS_LABEL}={flags}",
         "--network",
         lab.network,
+        *HOST_FLAGS,
         *(DOCKER_INSIDE if docker_inside else ()),
         # systemd as PID 1 shuts down cleanly (and quickly) on SIGRTMIN+3, not on SIGTERM
         "--stop-signal",
