@@ -264,7 +264,7 @@ def bundled_artefacts() -> list[catalogue.Artefact]:
     for name, comp in cat.items():
         for art_id in comp["artefacts"]:
             art = catalogue.artefact(cat, name, art_id)
-            if art.kind in catalogue.BUNDLED_KINDS and art.arch in (None, "amd64"):
+            if art.kind in catalogue.BUNDLED_KINDS and art.arch in (None, "amd64", "all"):
                 found.append(art)
     return found
 

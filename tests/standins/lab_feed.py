@@ -107,7 +107,7 @@ def _bundled(cat: dict[str, Any]) -> list[catalogue.Artefact]:
     for name, comp in cat.items():
         for art_id in comp.get("artefacts") or {}:
             art = catalogue.artefact(cat, name, art_id)
-            if art.kind in catalogue.BUNDLED_KINDS and art.arch in (None, "amd64"):
+            if art.kind in catalogue.BUNDLED_KINDS and art.arch in (None, "amd64", "all"):
                 found.append(art)
     return found
 

@@ -41,6 +41,7 @@ def test_selection_by_architecture_kind_and_external_tools() -> None:
     amd = {(a.component, a.id) for a in selection.artefacts(cat, _scope({"amd64"}))}
     assert ("containerd", "containerd-static-linux-amd64") in amd
     assert ("containerd", "containerd-static-linux-arm64") not in amd
+    assert ("jenkins", "jenkins-deb") in amd  # arch "all": every architecture's hosts install it
     assert not any(c == "debian_packages" for c, _ in amd)  # os-package: the site's OS mirror
     both = {(a.component, a.id) for a in selection.artefacts(cat, _scope({"amd64", "arm64"}))}
     assert ("containerd", "containerd-static-linux-arm64") in both

@@ -13,6 +13,7 @@ from dockyard.problems import InvalidInput
 from dockyard.spec.model import Platform
 from dockyard.spec.schema import PHASE_NAMES
 
+ARCH_INDEPENDENT = "all"  # Debian's name for a package that runs on every architecture (Jenkins' .deb)
 ARCH_VAR = "dockyard_arch"  # host variable: amd64 (default) or arm64
 DEFAULT_ARCH = "amd64"
 ARCHES = ("amd64", "arm64")
@@ -44,7 +45,7 @@ def scope(inv: LoadedInventory, platform: Platform) -> Scope:
 def _needed(name: str, comp: dict[str, Any], art: catalogue.Artefact, s: Scope) -> bool:
     if art.kind not in catalogue.BUNDLED_KINDS:
         return False
-    if art.arch and art.arch not in s.architectures:
+    if art.arch and art.arch != ARCH_INDEPENDENT and art.arch not in s.architectures:
         return False
     phases = set(art.phases) & s.phases
     if phases == {TOOLS_PHASE} and any(name == t or name.startswith(f"{t}_") for t in s.external_tools):
