@@ -203,6 +203,12 @@ def _load_packages(run: Run, files: list[m.FileEntry]) -> None:
     for f in pending:
         if not f.os_release:
             raise InvalidInput(f"{m.MANIFEST}: files: {f.path}: a deb without os_release (the bundle is damaged)")
+        if f.path in state.debs:  # the same file name with other content: the bundle's (verified) one wins
+            _say(f"packages: {f.package} {f.version} in suite {f.os_release} changed content: replacing it")
+            target.run(
+                f"reprepro --basedir {REPREPRO_BASE} remove {shlex.quote(f.os_release)} {shlex.quote(str(f.package))}",
+                what=f"reprepro remove {f.package}",
+            )
         _say(f"packages: {f.package or Path(f.path).name} {f.version} into suite {f.os_release}")
         target.run(
             f"reprepro --basedir {REPREPRO_BASE} includedeb {shlex.quote(f.os_release)} "
