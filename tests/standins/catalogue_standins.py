@@ -3,7 +3,8 @@
 One builder per (component, artefact id), collected from one module per tool,
 ``tests/standins/<tool>/lab.py``, each exposing ``builders()``. A builder takes the artefact as the
 MERGED catalogue resolves it (version, url, package, file name, ...) and a work folder, and returns
-the built file. The air-gap test upstream (tests/standins/airgap_upstream.py) serves what these
+the built file (for an image: an OCI layout folder, pushed under the image's upstream name). The
+air-gap test upstream (tests/standins/airgap_upstream.py) serves what these
 build under the artefacts' upstream URLs; an artefact with no builder gets a placeholder file that
 says it is one (fine only for artefacts no role executes).
 """

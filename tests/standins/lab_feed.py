@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from dockyard import catalogue
-from tests.standins import fake_internet
+from tests.standins import catalogue_standins, fake_internet
 from tests.standins.airgap_upstream import oci_image_layout, real_or_standin
 from tests.standins.built import Built
 
@@ -147,12 +147,18 @@ def feed(root: Path, base_image: str, bundle: Path) -> int:
     else:
         _say(f"building {len(arts)} stand-in artefacts (tests/standins) for the catalogue's upstream names")
         work = state / "build"
+        builders = catalogue_standins.registry()
         overlay: dict[str, Any] = {}
         for art in arts:
             entry = overlay.setdefault(art.component, {}).setdefault("artefacts", {})
             if art.kind == "image":
                 assert art.ref
-                oci = oci_image_layout(work / "images" / f"{art.component}-{art.id}", f"{art.component}/{art.id}")
+                own = builders.get((art.component, art.id))  # an image stand-in of its own (an OCI layout)
+                oci = (
+                    own(art, work / "standins").path
+                    if own
+                    else oci_image_layout(work / "images" / f"{art.component}-{art.id}", f"{art.component}/{art.id}")
+                )
                 digest = _push(oci, art.ref, env)
                 entry[art.id] = {"sha256": digest, "sha256_source": "STAND-IN image (tests/standins/lab_feed.py)"}
                 continue
