@@ -4,8 +4,12 @@ which server certificates the internal CA issues, and which registries are inter
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Mapping, Sequence
+import socket
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
 
+from dockyard.inventory import LoadedInventory
 from dockyard.pki import CertRequest
 from dockyard.problems import InvalidInput
 from dockyard.spec.model import Platform
@@ -37,6 +41,19 @@ def service_addresses(
             continue
         result[fqdn] = _ip(members[0], address_of(members[0]))
     return dict(sorted(result.items()))
+
+
+def addresses_without_dns(inv: LoadedInventory, platform: Platform, env: str | None) -> dict[str, str]:
+    """With ``dockyard_dns`` false, each service name's address from the inventory (what the hosts'
+    /etc/hosts gets, what Argo CD's pods and the controller resolve); with DNS, nothing."""
+    if platform.dns:
+        return {}
+
+    def address_of(host: str) -> str:
+        h = inv.hosts[host]
+        return str(h.get("dockyard_address") or h.address)
+
+    return service_addresses(platform, inv.groups, address_of, env)
 
 
 def _ip(host: str, address: str) -> str:
@@ -80,3 +97,28 @@ def internal_registries(platform: Platform, groups: Mapping[str, Sequence[str]])
     if groups.get("mirror"):
         registries.append(platform.mirror_registry)
     return registries
+
+
+@contextmanager
+def resolved_from_inventory(addresses: Mapping[str, str]) -> Iterator[None]:
+    """Inside: this process resolves the platform's service names to the serving hosts' addresses,
+    as the hosts' /etc/hosts does when ``dockyard_dns`` is false; every other name as usual. URLs,
+    SNI, Host headers and certificate checks keep the names (the controller's /etc/hosts is not the
+    operator's to edit)."""
+    if not addresses:
+        yield
+        return
+    wanted = {name.lower(): ip for name, ip in addresses.items()}
+    original = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host
+        if isinstance(name, str) and name.lower().rstrip(".") in wanted:
+            return original(wanted[name.lower().rstrip(".")], *args, **kwargs)
+        return original(host, *args, **kwargs)
+
+    socket.getaddrinfo = getaddrinfo
+    try:
+        yield
+    finally:
+        socket.getaddrinfo = original

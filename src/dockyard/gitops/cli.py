@@ -9,10 +9,9 @@ from dockyard.gitops import gitlab_mr, settings
 from dockyard.gitops import promote as promotion
 from dockyard.gitops import render as rendering
 from dockyard.gitops.build import env_layout
-from dockyard.inventory import LoadedInventory
 from dockyard.problems import InvalidInput
 from dockyard.seed import names as seed_names
-from dockyard.service_names import service_addresses
+from dockyard.service_names import addresses_without_dns
 from dockyard.spec.model import Platform
 
 
@@ -36,7 +35,7 @@ def render(root: Path, inventories: str | None, env: str, out: str, *, configs: 
             stores[path] = secrets.Vault.open(tree, name, cli.state_dir(root))
             stores[path].defer_writes()  # new secrets are stored only once the output is written
         store = stores[path]
-        addresses = _addresses(inv, platform, name)
+        addresses = addresses_without_dns(inv, platform, name)
         layout, _settings = env_layout(root, inv.spec, platform, name, store=store, service_addresses=addresses)
         layouts.append(layout)
     assert platform is not None
@@ -71,18 +70,6 @@ def _render_configs(root: Path, inventories: str | None, envs: list[str], out_di
         total += len(files)
     cli.out(f"render --configs OK: {out_dir}: {total} host file(s) in <env>/hosts/<host>/<path>")
     return 0
-
-
-def _addresses(inv: LoadedInventory, platform: Platform, env: str) -> dict[str, str]:
-    """Without DNS, the addresses Argo CD's pods need (GitLab's) come from the inventory."""
-    if platform.dns:
-        return {}
-
-    def address_of(host: str) -> str:
-        h = inv.hosts[host]
-        return str(h.get("dockyard_address") or h.address)
-
-    return service_addresses(platform, inv.groups, address_of, env)
 
 
 @cli.guarded

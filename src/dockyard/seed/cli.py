@@ -16,6 +16,7 @@ from dockyard.seed import content, wiring
 from dockyard.seed.access import ToolAccess, Unavailable, tool_access
 from dockyard.seed.changes import Report
 from dockyard.seed.run import ORDER, SeedOptions, seed
+from dockyard.service_names import addresses_without_dns, resolved_from_inventory
 from dockyard.spec.model import Platform
 from dockyard.summary import Summary
 
@@ -46,17 +47,19 @@ def _run(
     root: Path, inv: inventory.LoadedInventory, platform: Platform, options: SeedOptions
 ) -> tuple[Report, Redactor]:
     vault = Vault.open(inv.tree, inv.env, cli.state_dir(root))
-    accesses = _accesses(root, platform, vault)
-    credentials = [a.credential for a in accesses.values() if isinstance(a, ToolAccess)]
-    report = seed(
-        platform,
-        vault,
-        accesses,
-        options,
-        versions=inv.spec.get("dockyard_catalogue") or {},
-        deploy_content=lambda project: content.deploy_repo_content(platform, project),
-        known_hosts=_known_hosts(root, inv),
-    )
+    # Without DNS (dockyard_dns: false) the tools' names resolve here as on the hosts: from the inventory.
+    with resolved_from_inventory(addresses_without_dns(inv, platform, inv.env)):
+        accesses = _accesses(root, platform, vault)
+        credentials = [a.credential for a in accesses.values() if isinstance(a, ToolAccess)]
+        report = seed(
+            platform,
+            vault,
+            accesses,
+            options,
+            versions=inv.spec.get("dockyard_catalogue") or {},
+            deploy_content=lambda project: content.deploy_repo_content(platform, project),
+            known_hosts=_known_hosts(root, inv),
+        )
     keys = vault.keys()
     redact = Redactor([*credentials, *(v for k in keys if (v := vault.get(k)))])
     return report, redact
