@@ -158,16 +158,19 @@ def _workload(
         if env != platform.build_env or options.check:
             return
         server = jenkins_config.build_cluster(settings.kubeconfig.read_text(encoding="utf-8")).server
-        for project in platform.projects:
-            secret = own.get(workload_objects.token_secret_ref(platform, project.name)) or {}
-            namespace = platform.ci.build_namespace_of(project.name)
+        accounts = [(platform.ci.build_namespace, "Jenkins' kubernetes cloud", seed_names.kubeconfig_key(env))]
+        accounts += [
+            (platform.ci.build_namespace_of(p.name), p.name, seed_names.project_kubeconfig_key(env, p.name))
+            for p in platform.projects
+        ]
+        for namespace, whose, key in accounts:
+            secret = own.get(workload_objects.token_secret_in(namespace)) or {}
             kubeconfig = workload_objects.project_kubeconfig(server, secret, namespace)
-            key = seed_names.project_kubeconfig_key(env, project.name)
             if kubeconfig is None:
-                result.notes.append(f"no token yet for the build account of {project.name} ({namespace}): rerun")
+                result.notes.append(f"no token yet for the build account of {whose} ({namespace}): rerun")
             elif store.set(key, kubeconfig):
                 result.changed = True
-                result.messages.append(f"argocd: env {env}: build kubeconfig of {project.name} -> vault {key}")
+                result.messages.append(f"argocd: env {env}: build kubeconfig of {whose} -> vault {key}")
 
 
 def _platform(spec: Mapping[str, Any]) -> Platform:

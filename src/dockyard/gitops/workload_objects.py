@@ -79,8 +79,10 @@ def build_objects(platform: Platform, env: str) -> list[dict[str, Any]]:
         return []
     account = seed_names.BUILD_SERVICE_ACCOUNT
     objects: list[dict[str, Any]] = []
-    for project in platform.projects:
-        ns = platform.ci.build_namespace_of(project.name)
+    # The build namespace itself holds the account of Jenkins' kubernetes cloud (its default
+    # namespace), with the same namespace-bound role; each project builds in its own.
+    namespaces = [platform.ci.build_namespace, *(platform.ci.build_namespace_of(p.name) for p in platform.projects)]
+    for ns in namespaces:
         token_meta = _meta(f"{account}{TOKEN_SECRET_SUFFIX}", env, ns)
         token_meta["annotations"] = {"kubernetes.io/service-account.name": account}
         objects += [
@@ -105,9 +107,13 @@ def build_objects(platform: Platform, env: str) -> list[dict[str, Any]]:
 
 
 def token_secret_ref(platform: Platform, project: str) -> dict[str, Any]:
-    ns = platform.ci.build_namespace_of(project)
+    return token_secret_in(platform.ci.build_namespace_of(project))
+
+
+def token_secret_in(namespace: str) -> dict[str, Any]:
+    """The build account's token Secret in a build namespace."""
     name = f"{seed_names.BUILD_SERVICE_ACCOUNT}{TOKEN_SECRET_SUFFIX}"
-    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": ns}}
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace}}
 
 
 def project_kubeconfig(server: str, token_secret: dict[str, Any], namespace: str) -> str | None:

@@ -122,7 +122,7 @@ class JenkinsReconciler:
         if kubeconfig is None:
             reason = (
                 f"no kubeconfig for the build cluster ({self.platform.build_env}) in the vault "
-                f"(key {names.kubeconfig_key(self.platform.build_env)}, written by the cluster phase or the operator)"
+                f"(key {names.kubeconfig_key(self.platform.build_env)}, written by the argocd phase or the operator)"
             )
             self.rec.skip("cloud", cloud_name, reason)
             self.rec.skip("system-credential", cred_name, reason)

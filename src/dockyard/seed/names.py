@@ -63,8 +63,8 @@ def project_kubeconfig_key(env: str, project: str) -> str:
 
 
 def kubeconfig_key(env: str) -> str:
-    """A kubeconfig for Jenkins' build pods in ``env``'s cluster; written by the cluster phase or
-    the operator, read by seed."""
+    """A kubeconfig for Jenkins' build pods in ``env``'s cluster; written by the argocd phase (the build
+    namespace's build account's token) or the operator, read by seed."""
     return f"kube.{env}.jenkins-kubeconfig"
 
 

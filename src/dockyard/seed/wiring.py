@@ -50,8 +50,9 @@ def platform_secrets(platform: Platform, env: str | None = None) -> list[Secret]
     secrets.append(
         Secret(
             names.kubeconfig_key(build_env),
-            f"kubeconfig with which Jenkins starts build pods in the projects' build namespaces of {build_env}",
-            f"the cluster phase of {build_env} (or the operator)",
+            f"kubeconfig of Jenkins' kubernetes cloud: the {platform.ci.build_namespace} namespace's "
+            f"{names.BUILD_SERVICE_ACCOUNT} account in {build_env}'s cluster",
+            f"the argocd phase of {build_env} (the account's token Secret; or the operator)",
             (
                 Consumer(
                     f"Jenkins system credential {names.SYSTEM_CLUSTER_CREDENTIAL} (kubernetes cloud "
