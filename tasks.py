@@ -130,7 +130,8 @@ def test(c, tier="all", pytest_args=""):
     if tier != "all" and tier not in TIERS:
         raise Exit(f"unknown tier '{tier}': use one of {', '.join([*TIERS, 'all'])}", code=2)
     paths = [p for name, ps in TIERS.items() if tier in ("all", name) for p in ps]
-    c.run(f"{ROOT / '.venv/bin/pytest'} {' '.join(paths)} {pytest_args}", pty=False)
+    # --durations: the slowest tests in every run, to keep the suite inside its time budget
+    c.run(f"{ROOT / '.venv/bin/pytest'} {' '.join(paths)} --durations=25 {pytest_args}", pty=False)
 
 
 @task(
