@@ -36,11 +36,14 @@ from dockyard import catalogue
 from dockyard import secrets as vault
 from dockyard.bundle import manifest as m
 from dockyard.bundle import selection
+from dockyard.gitops import argocd_values
 from dockyard.inventory import InventoryTree
 from dockyard.localhosts import hosts as local
 from dockyard.localhosts.engine import DOCKER
+from dockyard.mirror import charts
 from dockyard.mirror.credentials import APT_SIGNING_KEY
 from tests.cli_runner import INVOKE, ROOT, invoke
+from tests.gitops_helpers import HELM
 from tests.standins import airgap_upstream as au
 
 pytestmark = [
@@ -84,7 +87,9 @@ class Site:
     tree: Path
     state: Path
     host: str
+    address: str
     env: dict[str, str]
+    catalogue: dict[str, Any]
     bundles: dict[str, Path] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -183,7 +188,7 @@ def site(
     name = f"{lab.prefix}1"
     key = tmp / "ssh" / "id_ed25519"
     local._ensure_key(key)
-    local._ensure_network(lab)
+    local._ensure_network(lab, lambda _line: None)
     local._ensure_container(lab, name, test_image, key.with_suffix(".pub"), lambda _line: None)
     try:
         [host] = local._wait_for_ssh(lab, [name])
@@ -218,7 +223,7 @@ def site(
             "NO_PROXY": "127.0.0.1,localhost",
             "PYTHONUNBUFFERED": "1",
         }
-        s = Site(tree, tmp / "state", name, env)
+        s = Site(tree, tmp / "state", name, host.address, env, catalogue.merged(overlay))
         started = time.monotonic()
         boot = s.run("bootstrap", "--env", ENV, "--tags", "common,internal_ca,mirror", "--allow-partial", timeout=1200)
         s.timings["bootstrap common,internal_ca,mirror"] = time.monotonic() - started
@@ -368,3 +373,19 @@ def test_images_pull_by_digest_with_tls_verified(site: Site) -> None:
         name = catalogue.mirror_image_ref(image.source, registry).rpartition(":")[0]
         raw = site.on_mirror(f"skopeo inspect --raw docker://{name}@{image.digest}").stdout
         assert "sha256:" + hashlib.sha256(raw.encode()).hexdigest() == image.digest, name
+
+
+def test_the_argocd_phase_gets_its_chart_from_this_mirror(site: Site, tmp_path: Path) -> None:
+    """What the argocd phase does air-gapped (dockyard.mirror.charts), against the chart bundle.load
+    put on this mirror: fetched over TLS checked against the internal CA (the mirror's certificate
+    carries its address), sha256 checked, and helm reads the local copy."""
+    art = catalogue.artefact(site.catalogue, argocd_values.CHART_COMPONENT, argocd_values.CHART_ARTEFACT)
+    source = catalogue.Source(airgap=True, mirror_fqdn=site.address, mirror_registry=f"{site.address}:5000")
+    served = "grep -c 'GET /files/.*/argo-cd-[^ ]*[.]tgz HTTP/[0-9.]*\" 200' /var/log/nginx/access.log || true"
+    before = int(site.on_mirror(served).stdout.strip() or 0)
+    got = charts.helm_source(art, source, state_dir=tmp_path, ca_file=site.state / "pki" / "ca.crt")
+    assert Path(got).parent == tmp_path / "charts" and hashlib.sha256(Path(got).read_bytes()).hexdigest() == art.sha256
+    shown = subprocess.run([HELM, "show", "chart", got], capture_output=True, text=True, check=False)
+    assert shown.returncode == 0, shown.stderr
+    assert yaml.safe_load(shown.stdout)["version"] == art.version
+    assert int(site.on_mirror(served).stdout.strip() or 0) == before + 1, "the mirror's nginx did not serve it"
