@@ -35,7 +35,6 @@ import yaml
 from dockyard import catalogue
 from dockyard import secrets as vault
 from dockyard.bundle import manifest as m
-from dockyard.bundle import selection
 from dockyard.gitops import argocd_values
 from dockyard.inventory import InventoryTree
 from dockyard.localhosts import hosts as local
@@ -113,22 +112,9 @@ class Site:
 
 def _overlay(pub: au.Published, tmp: Path) -> tuple[dict[str, Any], Path]:
     """The session's overlay with upstream image names, and a registries.conf sending each upstream
-    registry to the test registry (which holds the images under ``<registry>/<path>``).
-
-    The session's upstream publishes only ``arch`` amd64 or none; ``Architecture: all`` packages
-    (Jenkins' .deb) are built and published here with the tool's own stand-in builder."""
+    registry to the test registry (which holds the images under ``<registry>/<path>``)."""
     overlay = json.loads(json.dumps(pub.overlay))
     product = catalogue.product()
-    for component in BASE_ONLY.split(","):
-        for art_id in product[component]["artefacts"]:
-            art = catalogue.artefact(product, component, art_id)
-            if art.arch == selection.ARCH_INDEPENDENT and art.id not in overlay.get(component, {}).get("artefacts", {}):
-                assert art.url is not None
-                built = au.real_or_standin(tmp / "arch-all", art)
-                published = pub.upstream.publish(component, art_id, art.url, built)
-                overlay.setdefault(component, {"artefacts": {}})["artefacts"].update(
-                    pub.upstream.overlay([published])[component]["artefacts"]
-                )
     registries: set[str] = set()
     for component, art_id in pub.digests:
         upstream_ref = str(product[component]["artefacts"][art_id]["ref"])
