@@ -16,8 +16,8 @@ from typing import Any
 
 from dockyard import catalogue, kube
 from dockyard.gitops import install
-from dockyard.gitops.settings import kubeconfig_path
-from dockyard.problems import InvalidInput
+from dockyard.gitops.settings import internal_ca_path, kubeconfig_path, state_dir
+from dockyard.mirror import charts
 from dockyard.spec.validate import build
 
 COMPONENT = "traefik"
@@ -42,14 +42,12 @@ def _source(spec: Mapping[str, Any]) -> catalogue.Source:
     )
 
 
-def chart(spec: Mapping[str, Any]) -> tuple[str, str]:
-    """(where the chart comes from now, its pinned version)."""
+def chart(spec: Mapping[str, Any], root: Path) -> tuple[str, str]:
+    """(where helm reads the chart from now: air-gapped, the mirror's copy; its pinned version)."""
     cat = dict(spec.get("dockyard_catalogue") or {})
     art = catalogue.artefact(cat, COMPONENT, CHART_ARTEFACT)
-    resolved = catalogue.resolve(art, _source(spec))
-    if not resolved["location"]:
-        raise InvalidInput(f"dockyard_catalogue: {COMPONENT}: {CHART_ARTEFACT} has no download URL")
-    return str(resolved["location"]), str(cat[COMPONENT]["version"])
+    where = {"state_dir": state_dir(root, spec), "ca_file": internal_ca_path(root, spec)}
+    return charts.helm_source(art, _source(spec), **where), str(cat[COMPONENT]["version"])
 
 
 def values(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -81,7 +79,7 @@ def run(root: Path, spec: Mapping[str, Any], env: str, *, helm: str, timeout: st
     if reason:
         result.skipped_reason = f"ingress: SKIPPED for env {env}: {reason}"
         return result
-    chart_ref, version = chart(spec)
+    chart_ref, version = chart(spec, root)
     client = install.client_for(target, helm, timeout)
     done = install.install_chart(
         client,

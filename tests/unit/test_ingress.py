@@ -34,7 +34,7 @@ def render(tmp_path: Path, values: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_chart_version_is_the_reference() -> None:
     chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
-    assert ingress.chart(spec())[1] == chart["version"] == "41.3.0"
+    assert ingress.chart(spec(), Path("/nonexistent"))[1] == chart["version"] == "41.3.0"
     image = catalogue.product()["traefik"]["artefacts"]["traefik-image"]
     assert image["ref"].endswith(":" + chart["appVersion"])
 

@@ -24,6 +24,7 @@ from dockyard.gitops.build import env_layout
 from dockyard.gitops.secret_values import DryRunStore, Resolver, SecretStore
 from dockyard.gitops.settings import ArgoSettings
 from dockyard.inventory import InventoryTree
+from dockyard.mirror import charts
 from dockyard.problems import InvalidInput
 from dockyard.seed import jenkins_config
 from dockyard.seed import names as seed_names
@@ -94,7 +95,7 @@ def run(
     result.notes += layout.notes
 
     if layout.values is not None and options.install_chart:
-        chart_ref, version = _chart(platform, spec, options.chart_ref)
+        chart_ref, version = _chart(platform, spec, options.chart_ref, settings)
         client = install.client_for(target, options.helm, options.helm_timeout)
         installed = install.install_chart(client, chart_ref, version, layout.values, dry_run=options.check)
         verb = {"install": "installed", "upgrade": "upgraded", "unchanged": "unchanged"}[installed.action]
@@ -180,7 +181,7 @@ def _platform(spec: Mapping[str, Any]) -> Platform:
         raise InvalidInput(f"platform spec: {exc} is missing or malformed (run invoke validate --env ENV)") from None
 
 
-def _chart(platform: Platform, spec: Mapping[str, Any], override: str) -> tuple[str, str]:
+def _chart(platform: Platform, spec: Mapping[str, Any], override: str, settings: ArgoSettings) -> tuple[str, str]:
     cat = dict(spec.get("dockyard_catalogue") or {})
     version = argocd_values.chart_version(cat)
     if override:
@@ -189,10 +190,8 @@ def _chart(platform: Platform, spec: Mapping[str, Any], override: str) -> tuple[
     source = catalogue.Source(
         airgap=platform.airgap, mirror_fqdn=platform.mirror_fqdn, mirror_registry=platform.mirror_registry
     )
-    location = catalogue.resolve(art, source)["location"]
-    if not location:
-        raise InvalidInput("dockyard_catalogue: argocd_chart: has no download URL")
-    return str(location), version
+    location = charts.helm_source(art, source, state_dir=settings.state_dir, ca_file=settings.internal_ca_cert)
+    return location, version
 
 
 def _namespace(name: str) -> dict[str, Any]:

@@ -38,6 +38,11 @@ def kubeconfig_path(root: Path, spec: Mapping[str, Any], env: str) -> Path:
     return _path(root, spec.get("dockyard_kubeconfig")) or state_dir(root, spec) / "kubeconfig" / f"{env}.yaml"
 
 
+def internal_ca_path(root: Path, spec: Mapping[str, Any]) -> Path:
+    """The internal CA's certificate on the controller (the internal_ca phase writes it)."""
+    return _path(root, spec.get("dockyard_internal_ca_cert")) or state_dir(root, spec) / "pki" / "ca.crt"
+
+
 def known_hosts_path(root: Path, spec: Mapping[str, Any]) -> Path:
     """GitLab's SSH host keys as Dockyard keeps them (Argo CD and the build pods check against them)."""
     return (
@@ -77,7 +82,7 @@ class ArgoSettings:
             state_dir=state,
             kubeconfig=kubeconfig_path(root, spec, env),
             central_kubeconfig=central_kubeconfig,
-            internal_ca_cert=_path(root, spec.get("dockyard_internal_ca_cert")) or state / "pki" / "ca.crt",
+            internal_ca_cert=internal_ca_path(root, spec),
             known_hosts_file=known_hosts_path(root, spec),
             ha=bool(spec.get("dockyard_argocd_ha", False)),
             tls_secret=str(spec.get("dockyard_argocd_tls_secret") or DEFAULT_TLS_SECRET),
