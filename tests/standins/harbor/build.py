@@ -2,17 +2,20 @@
 
 ``harbor-offline-installer-<version>.tgz`` with upstream's top-level layout (``harbor/``:
 ``common.sh``, ``harbor.<version>.tar.gz``, ``harbor.yml.tmpl``, ``install.sh``, ``LICENSE``,
-``prepare``). ``harbor.yml.tmpl`` is the real template of that version from tests/reference; the
-images tarball holds one small image built here (the test host image plus Debian's nginx,
-docker-registry and the Python the API test double needs), tagged with each upstream image name
-the compose project uses (goharbor/prepare, harbor-core, nginx-photon, registry-photon,
-trivy-adapter-photon). What each container does is in image/services.py.
+``prepare``). ``harbor.yml.tmpl`` is the real template from tests/reference (v2.15's, the only one vendored),
+its ``_version`` set to the installer's own major.minor.0 so that an older stand-in (the N-1 of an
+upgrade test) reads and migrates like that version; the images tarball holds one small image built
+here (the test host image plus Debian's nginx, docker-registry and the Python the API test double
+needs), tagged with each upstream image name the compose project uses (goharbor/prepare,
+harbor-core, harbor-db, nginx-photon, registry-photon, trivy-adapter-photon). What each container
+does is in image/services.py.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -24,7 +27,7 @@ from tests.standins.built import Built
 ROOT = Path(__file__).resolve().parents[3]
 HERE = Path(__file__).resolve().parent
 TEMPLATE = ROOT / "tests" / "reference" / "harbor" / "make" / "harbor.yml.tmpl"
-IMAGES = ("prepare", "harbor-core", "nginx-photon", "registry-photon", "trivy-adapter-photon")
+IMAGES = ("prepare", "harbor-core", "harbor-db", "nginx-photon", "registry-photon", "trivy-adapter-photon")
 PACKAGES = ("nginx-light", "docker-registry", "python3-yaml", "python3-jsonschema", "python3-cryptography")
 # What the image carries of this checkout: the API test double and what it imports.
 DOUBLE_FILES = (
@@ -50,32 +53,44 @@ def _docker(*args: str, stdin: bytes | None = None) -> bytes:
     return proc.stdout
 
 
-def _context_files() -> dict[str, bytes]:
+def template(version: str) -> bytes:
+    """The reference harbor.yml.tmpl with ``_version`` at ``version``'s major.minor.0."""
+    major, minor = version.lstrip("v").split(".")[:2]
+    text, count = re.subn(r"(?m)^_version: .*$", f"_version: {major}.{minor}.0", TEMPLATE.read_text())
+    if count != 1:
+        raise RuntimeError(f"{TEMPLATE}: expected one _version line, found {count}")
+    return text.encode()
+
+
+def _context_files(version: str) -> dict[str, bytes]:
     files = {f"standin/{rel}": (ROOT / rel).read_bytes() for rel in DOUBLE_FILES}
     files["standin/services.py"] = (HERE / "image" / "services.py").read_bytes()
-    files["standin/harbor.yml.tmpl"] = TEMPLATE.read_bytes()
+    files["standin/harbor.yml.tmpl"] = template(version)
     return files
 
 
 def build_images(version: str, base_image: str, cache: Path) -> Path:
     """The images tarball (``harbor.<version>.tar.gz``), rebuilt only when its inputs change."""
-    files = _context_files()
-    digest = hashlib.sha256()
-    for name in sorted(files):
-        digest.update(name.encode() + b"\0" + files[name] + b"\0")
-    digest.update(f"{version}\0{base_image}\0{PACKAGES}".encode())
-    out = cache / digest.hexdigest()[:16] / f"harbor.{version}.tar.gz"
-    if out.is_file():
-        return out
+    files = _context_files(version)
     dockerfile = (
         f"FROM {base_image}\n"
         "RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "
         f"{' '.join(PACKAGES)} && rm -rf /var/lib/apt/lists/*\n"
+        # psql in harbor-db: the stand-in's two schema_migrations queries (services.py psql).
+        "RUN printf '#!/bin/sh\\nexec python3 /standin/services.py psql \"$@\"\\n' > /usr/local/bin/psql"
+        " && chmod 755 /usr/local/bin/psql\n"
         "COPY standin /standin\n"
         f"ENV PYTHONPATH=/standin/src:/standin STANDIN_VERSION={version}\n"
         'ENTRYPOINT ["python3", "/standin/services.py"]\n'
         'CMD ["core"]\n'
     )
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name] + b"\0")
+    digest.update(f"{version}\0{base_image}\0{dockerfile}".encode())
+    out = cache / digest.hexdigest()[:16] / f"harbor.{version}.tar.gz"
+    if out.is_file():
+        return out
     with tempfile.TemporaryDirectory() as tmp:
         context = Path(tmp)
         for name, data in files.items():
@@ -113,7 +128,7 @@ def build_installer(version: str, base_image: str, cache: Path) -> Built:
         "install.sh": ((installer / "install.sh").read_bytes(), 0o755),
         "prepare": ((installer / "prepare").read_bytes(), 0o755),
         "LICENSE": ((installer / "LICENSE").read_bytes(), 0o644),
-        "harbor.yml.tmpl": (TEMPLATE.read_bytes(), 0o644),
+        "harbor.yml.tmpl": (template(version), 0o644),
         f"harbor.{version}.tar.gz": (images.read_bytes(), 0o644),
         "standin_lib.py": ((ROOT / "tests" / "standins" / "standin_lib.py").read_bytes(), 0o644),
         ".standin-version": (f"{version}\n".encode(), 0o644),

@@ -11,6 +11,15 @@ One image, tagged with the upstream image names, runs every stand-in container:
 * ``core``: the Harbor API test double (tests/fakes/harbor.py, every call validated against the
   swagger) on :8080, its state kept in /data/database/standin-state.json (the database folder
   backups copy); GET /api/v2.0/health probes the registry and Trivy containers for real.
+  Like upstream's core it migrates the database schema when it starts: schema_migrations
+  (/data/database/schema_migrations.json: version, dirty) is marked dirty, stepped to this
+  version's schema and marked clean; a dirty schema left by an earlier start stops it (as
+  golang-migrate does: "Dirty database version").
+* ``db`` (goharbor/harbor-db): holds the database folder ({data_volume}/database, mounted where
+  upstream mounts it, /var/lib/postgresql/data); ``psql -U USER -d registry -tAc SQL`` (a wrapper
+  in the image) answers only ``SELECT dirty FROM schema_migrations`` / ``SELECT version FROM
+  schema_migrations`` from the table the stand-in core keeps there; any other query or flag:
+  "stand-in: unsupported". Not PostgreSQL.
 * ``trivy``: answers /probe/healthy only when its settings are consistent: with
   SCANNER_TRIVY_SKIP_UPDATE=true the database must be where the adapter reads it.
 The nginx and registry containers run Debian's nginx and docker-registry (distribution).
@@ -22,6 +31,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import sys
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -102,6 +112,13 @@ def compose(config: dict[str, Any], version: str, with_trivy: bool) -> dict[str,
             "entrypoint": ["/usr/bin/docker-registry", "serve", "/etc/registry/config.yml"],
             "volumes": [f"{data}/registry:/storage:z", "./common/config/registry/:/etc/registry/:z"],
         },
+        "postgresql": {
+            **common,
+            "image": image.format("harbor-db"),
+            "container_name": "harbor-db",
+            "command": ["db"],
+            "volumes": [f"{data}/database:/var/lib/postgresql/data:z"],
+        },
         "core": {
             **common,
             "image": image.format("harbor-core"),
@@ -109,7 +126,7 @@ def compose(config: dict[str, Any], version: str, with_trivy: bool) -> dict[str,
             "command": ["core"] + (["--with-trivy"] if with_trivy else []),
             "volumes": [f"{data}/database:/data/database:z", f"{data}/secret:/data/secret:z"],
             "environment": {"HARBOR_ADMIN_PASSWORD_FILE": "/etc/core/admin_password"},
-            "depends_on": ["registry"],
+            "depends_on": ["registry", "postgresql"],
         },
         "proxy": {
             **common,
@@ -221,6 +238,30 @@ def migrate(argv: list[str]) -> None:
 
 # --------------------------------------------------------------------------------------- core
 STATE = Path("/data/database/standin-state.json")
+SCHEMA = Path("/data/database/schema_migrations.json")
+
+
+def schema_version(version: str) -> int:
+    """The stand-in's schema number of a Harbor version: one schema per minor (v2.15.2 -> 215)."""
+    major, minor = (int(x) for x in version.lstrip("v").split(".")[:2])
+    return major * 100 + minor
+
+
+def migrate_schema(version: str) -> None:
+    target = schema_version(version)
+    current = json.loads(SCHEMA.read_text()) if SCHEMA.is_file() else {"version": 0, "dirty": False}
+    if current["dirty"]:
+        print(f"stand-in core: Dirty database version {current['version']}. Fix and force version.", file=sys.stderr)
+        sys.exit(1)
+    if current["version"] > target:
+        print(f"stand-in core: database schema {current['version']} is newer than {target}", file=sys.stderr)
+        sys.exit(1)
+    if current["version"] == target:
+        return
+    SCHEMA.parent.mkdir(parents=True, exist_ok=True)
+    SCHEMA.write_text(json.dumps({**current, "dirty": True}))
+    SCHEMA.write_text(json.dumps({"version": target, "dirty": False, "migrated_from": current["version"]}))
+    print(f"stand-in core: schema migrated {current['version']} -> {target}", flush=True)
 
 
 def _probe(url: str) -> dict[str, str] | None:
@@ -237,6 +278,7 @@ def core(argv: list[str]) -> None:
     with_trivy = argv == ["--with-trivy"]
     if argv and not with_trivy:
         standin_lib.unsupported(f"core arguments {argv}")
+    migrate_schema(os.environ["STANDIN_VERSION"])
     double = HarborDouble(password=Path(os.environ["HARBOR_ADMIN_PASSWORD_FILE"]).read_text())
     if STATE.is_file():  # the admin password, like Harbor's, is the first install's
         state = json.loads(STATE.read_text())
@@ -278,6 +320,41 @@ def core(argv: list[str]) -> None:
     server.DoubleServer(Saving(), None, bind=("0.0.0.0", 8080)).serve_forever()  # noqa: S104 (in its container)
 
 
+# ----------------------------------------------------------------------------------- harbor-db
+DB_DATA = Path("/var/lib/postgresql/data")
+
+
+def db(argv: list[str]) -> None:
+    if argv:
+        standin_lib.unsupported(f"db arguments {argv}")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    while True:
+        signal.pause()
+
+
+def psql(argv: list[str]) -> None:
+    """``psql -U USER -d DB -tAc SQL``: only the two schema_migrations queries."""
+    parser = argparse.ArgumentParser(prog="psql", add_help=False)
+    parser.add_argument("-U", required=True)
+    parser.add_argument("-d", required=True)
+    parser.add_argument("-t", action="store_true")
+    parser.add_argument("-A", action="store_true")
+    parser.add_argument("-c", required=True)
+    args, rest = parser.parse_known_args(argv)
+    if rest or not (args.t and args.A):
+        standin_lib.unsupported(f"psql arguments {argv}")
+    if args.d != "registry":
+        standin_lib.fail(f'psql: error: FATAL:  database "{args.d}" does not exist')
+    column = re.fullmatch(r"\s*SELECT (dirty|version) FROM schema_migrations;?\s*", args.c)
+    if not column:
+        standin_lib.unsupported(f"psql query {args.c!r}")
+    path = DB_DATA / "schema_migrations.json"
+    if not path.is_file():
+        standin_lib.fail('ERROR:  relation "schema_migrations" does not exist')
+    value = json.loads(path.read_text())[column.group(1)]
+    print(("t" if value else "f") if column.group(1) == "dirty" else value)
+
+
 def trivy(argv: list[str]) -> None:
     if argv:
         standin_lib.unsupported(f"trivy arguments {argv}")
@@ -301,7 +378,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="stand-in")
     parser.add_argument("command")
     args, rest = parser.parse_known_args()
-    commands = {"prepare": prepare, "migrate": migrate, "core": core, "trivy": trivy}
+    commands = {"prepare": prepare, "migrate": migrate, "core": core, "db": db, "psql": psql, "trivy": trivy}
     if args.command not in commands:
         standin_lib.unsupported(f"command {args.command}")
     commands[args.command](rest)
