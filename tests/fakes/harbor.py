@@ -136,6 +136,8 @@ class HarborDouble:
             ("PUT", r"/robots/(?P<id>\d+)", self._update_robot),
             ("PATCH", r"/robots/(?P<id>\d+)", self._refresh_robot),
             ("DELETE", r"/robots/(?P<id>\d+)", self._delete_robot),
+            ("GET", r"/users/current", self._current_user),
+            ("PUT", r"/users/(?P<id>\d+)/password", self._update_password),
             ("POST", r"/retentions", self._create_retention),
             ("GET", r"/retentions/(?P<id>\d+)", self._get_retention),
             ("PUT", r"/retentions/(?P<id>\d+)", self._update_retention),
@@ -297,6 +299,29 @@ class HarborDouble:
         secret = given if given and self.honour_given_secret else "Gen" + secrets.token_hex(16) + "9"
         self.robot_secrets[rid] = secret
         return Response(200, {"secret": secret})
+
+    # --------------------------------------------------------------------------------- users
+    ADMIN_ID = 1  # Harbor's built-in admin user
+
+    def _current_user(self, _request: Request, _body: Any) -> Response:
+        return Response(
+            200,
+            {"user_id": self.ADMIN_ID, "username": self.username, "sysadmin_flag": True, "admin_role_in_auth": False},
+        )
+
+    def _update_password(self, _request: Request, body: dict[str, Any], id: str) -> Response:
+        """Harbor's rules: old_password must match when given (403), the new one must meet the
+        password policy (8-128 characters, an upper case letter, a lower case one, a digit: 400).
+        The swagger declares no body for those two answers, so none is sent."""
+        if int(id) != self.ADMIN_ID:
+            return _errors(404, f"user {id} not found")
+        if "old_password" in body and body["old_password"] != self.password:
+            return Response(403, None)
+        new = body.get("new_password", "")
+        if not _valid_secret(new):
+            return Response(400, None)
+        self.password = new
+        return Response(200, None)
 
     def _delete_robot(self, _request: Request, _body: Any, id: str) -> Response:
         if self.robots.pop(int(id), None) is None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
 from tests.standins.harbor import trivy_db
 from tests.standins.harbor.build import build_installer
@@ -350,3 +351,27 @@ def test_upgrade_to_the_pin_backs_up_first_migrates_and_keeps_the_data(
     assert again["failures"] == [], again
     rows = _harbor_rows(again)
     assert rows and {c["action"] for c in rows} == {"noop"}, again
+
+
+def test_a_new_admin_password_in_the_vault_is_rotated_through_the_api(
+    lab: Lab, operator: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After the first install harbor_admin_password is Harbor's no more: a new value in the vault is
+    set through PUT /users/{id}/password (logged in with the credential stored last), never by
+    reinstalling; harbor.admin_token follows, so seed goes on with no manual step."""
+    old = Vault(lab.vault_file, VAULT_PASSWORD).get("harbor.admin_password") or ""
+    new = "Rotated-Pw-" + hashlib.sha256(old.encode()).hexdigest()[:12] + "x9"
+    Vault(lab.vault_file, VAULT_PASSWORD).set_many({"harbor.admin_password": new})
+    before = lab.calls()
+    proc = lab.molecule("converge", "idempotence")
+    assert proc.returncode == 0, _out(proc)
+    assert old not in _out(proc) and new not in _out(proc)
+    assert lab.calls() == before, "no installer ran for a password change"
+    assert Vault(lab.vault_file, VAULT_PASSWORD).get("harbor.admin_token") == f"admin:{new}"
+    ca = str(lab.state / "pki" / "ca.crt")
+    url = f"https://{NAME}/api/v2.0/users/current"
+    assert requests.get(url, auth=("admin", new), verify=ca, timeout=10).status_code == 200
+    assert requests.get(url, auth=("admin", old), verify=ca, timeout=10).status_code == 401
+    again = _seed(operator, capsys)
+    assert again["failures"] == [], again
+    assert {c["action"] for c in _harbor_rows(again)} == {"noop"}, again

@@ -21,7 +21,8 @@ One image, tagged with the upstream image names, runs every stand-in container:
   schema_migrations`` from the table the stand-in core keeps there; any other query or flag:
   "stand-in: unsupported". Not PostgreSQL.
 * ``trivy``: answers /probe/healthy only when its settings are consistent: with
-  SCANNER_TRIVY_SKIP_UPDATE=true the database must be where the adapter reads it.
+  SCANNER_TRIVY_SKIP_UPDATE=true the database must be where the adapter reads it
+  (/home/scanner/.cache/trivy/db/trivy.db, and metadata.json of schema Version 2).
 The nginx and registry containers run Debian's nginx and docker-registry (distribution).
 """
 
@@ -355,6 +356,14 @@ def psql(argv: list[str]) -> None:
     print(("t" if value else "f") if column.group(1) == "dirty" else value)
 
 
+def _metadata_version(path: Path) -> int | None:
+    """metadata.json's schema Version (Trivy DB v2 has 2), None when missing or unreadable."""
+    try:
+        return int(json.loads(path.read_text())["Version"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def trivy(argv: list[str]) -> None:
     if argv:
         standin_lib.unsupported(f"trivy arguments {argv}")
@@ -363,7 +372,7 @@ def trivy(argv: list[str]) -> None:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            ok = not skip or ((db / "trivy.db").is_file() and (db / "metadata.json").is_file())
+            ok = not skip or ((db / "trivy.db").is_file() and _metadata_version(db / "metadata.json") == 2)
             status = 200 if self.path == "/probe/healthy" and ok else 503 if self.path == "/probe/healthy" else 404
             self.send_response(status)
             self.end_headers()
