@@ -5,16 +5,11 @@ refused before anything changes; an allowed jump lists the upgrade's steps."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from dockyard import playbook
-
-ROOT = Path(__file__).resolve().parents[2]
-SPEC = ROOT / "inventories" / "platform" / "group_vars" / "all" / "dockyard.yml"
+from tests import local_play
 
 
 def preflight(tmp_path: Path, installed: str | None) -> subprocess.CompletedProcess[str]:
@@ -39,19 +34,8 @@ def preflight(tmp_path: Path, installed: str | None) -> subprocess.CompletedProc
         }
     ]
     path = tmp_path / "play.yml"
-    path.write_text(yaml.safe_dump(play, sort_keys=False))
     before = sorted(p.name for p in harbor_root.iterdir())
-    proc = subprocess.run(
-        [
-            playbook.executable("ansible-playbook"),
-            *("-i", "localhost,", "-e", f"@{SPEC}", "-e", f"ansible_python_interpreter={sys.executable}", str(path)),
-        ],
-        cwd=ROOT,
-        env=playbook.ansible_env(ROOT),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = local_play.run(play, path)
     assert sorted(p.name for p in harbor_root.iterdir()) == before  # nothing changed on the "host"
     return proc
 

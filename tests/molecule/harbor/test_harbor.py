@@ -5,7 +5,8 @@ catalogue overlay (the artefact chain). Then, in order: install N-1 (`molecule c
 `idempotence`, `verify`: health, reboot survival, backup), `invoke seed` against it across the lab
 network over real TLS (rerun all noop), a refused jump of more than two minors (nothing changed),
 `invoke plan`'s upgrade steps (check mode), and the upgrade N-1 -> N (backup first, the new
-installer unpacked, the migrator, install.sh, health, schema not dirty), its idempotence, seed again.
+installer unpacked, the migrator, install.sh, health, schema not dirty) together with an admin
+password rotation through the API, its idempotence, seed again (all noop).
 """
 
 from __future__ import annotations
@@ -86,7 +87,8 @@ class TrivyRegistry:
         certs.mkdir(exist_ok=True)
         shutil.copy(ca, certs / "ca.crt")
         ref = f"{GATEWAY}:{port}/ghcr.io/aquasecurity/trivy-db:2"
-        layout = trivy_db.oci_layout(work / "layout")
+        layout = work / "layout"
+        trivy_db.oci_layout(layout)
         subprocess.run(
             ["skopeo", "copy", "--quiet", "--dest-cert-dir", str(certs), f"oci:{layout}:2", f"docker://{ref}"],
             check=True, capture_output=True,
@@ -307,14 +309,22 @@ def test_plan_lists_the_upgrade_steps(lab: Lab) -> None:
     assert lab.host("readlink", "/opt/harbor/current") == f"/opt/harbor/{PREVIOUS}"
 
 
-def test_upgrade_to_the_pin_backs_up_first_migrates_and_keeps_the_data(
+def test_upgrade_to_the_pin_backs_up_first_migrates_keeps_the_data_and_rotates_the_admin_password(
     lab: Lab, operator: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The upgrade, in the same run as a new admin password in the vault: after the first install
+    harbor_admin_password is Harbor's no more, so the role sets it through PUT /users/{id}/password
+    (logged in with the credential stored last) and harbor.admin_token follows; seed goes on with no
+    manual step. (That a password change alone never reinstalls: tests/unit/test_harbor_apply_hash.py.)"""
     lab.publish(PIN)
     lab.overlay(PIN)
+    old_pw = Vault(lab.vault_file, VAULT_PASSWORD).get("harbor.admin_password") or ""
+    new_pw = "Rotated-Pw-" + hashlib.sha256(old_pw.encode()).hexdigest()[:12] + "x9"
+    Vault(lab.vault_file, VAULT_PASSWORD).set_many({"harbor.admin_password": new_pw})
     before = len(lab.calls())
     proc = lab.molecule("converge", "idempotence")
     assert proc.returncode == 0, _out(proc)
+    assert old_pw not in _out(proc) and new_pw not in _out(proc)
     assert lab.host("readlink", "/opt/harbor/current") == f"/opt/harbor/{PIN}"
     new = lab.calls()[before:]
     steps = [(c["tool"], c["cwd"]) for c in new if c["tool"] in ("install.sh", "prepare")]
@@ -346,32 +356,14 @@ def test_upgrade_to_the_pin_backs_up_first_migrates_and_keeps_the_data(
         )
         == "f"
     )
-    # What seed made on N-1 is still there: the rerun is all noop with the same credential.
+    # The password was rotated through the API; the stored credential follows.
+    assert Vault(lab.vault_file, VAULT_PASSWORD).get("harbor.admin_token") == f"admin:{new_pw}"
+    ca = str(lab.state / "pki" / "ca.crt")
+    url = f"https://{NAME}/api/v2.0/users/current"
+    assert requests.get(url, auth=("admin", new_pw), verify=ca, timeout=10).status_code == 200
+    assert requests.get(url, auth=("admin", old_pw), verify=ca, timeout=10).status_code == 401
+    # What seed made on N-1 is still there: the rerun is all noop with the new credential.
     again = _seed(operator, capsys)
     assert again["failures"] == [], again
     rows = _harbor_rows(again)
     assert rows and {c["action"] for c in rows} == {"noop"}, again
-
-
-def test_a_new_admin_password_in_the_vault_is_rotated_through_the_api(
-    lab: Lab, operator: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """After the first install harbor_admin_password is Harbor's no more: a new value in the vault is
-    set through PUT /users/{id}/password (logged in with the credential stored last), never by
-    reinstalling; harbor.admin_token follows, so seed goes on with no manual step."""
-    old = Vault(lab.vault_file, VAULT_PASSWORD).get("harbor.admin_password") or ""
-    new = "Rotated-Pw-" + hashlib.sha256(old.encode()).hexdigest()[:12] + "x9"
-    Vault(lab.vault_file, VAULT_PASSWORD).set_many({"harbor.admin_password": new})
-    before = lab.calls()
-    proc = lab.molecule("converge", "idempotence")
-    assert proc.returncode == 0, _out(proc)
-    assert old not in _out(proc) and new not in _out(proc)
-    assert lab.calls() == before, "no installer ran for a password change"
-    assert Vault(lab.vault_file, VAULT_PASSWORD).get("harbor.admin_token") == f"admin:{new}"
-    ca = str(lab.state / "pki" / "ca.crt")
-    url = f"https://{NAME}/api/v2.0/users/current"
-    assert requests.get(url, auth=("admin", new), verify=ca, timeout=10).status_code == 200
-    assert requests.get(url, auth=("admin", old), verify=ca, timeout=10).status_code == 401
-    again = _seed(operator, capsys)
-    assert again["failures"] == [], again
-    assert {c["action"] for c in _harbor_rows(again)} == {"noop"}, again

@@ -42,8 +42,9 @@ def layer() -> bytes:
     return gzip.compress(raw.getvalue(), mtime=0)
 
 
-def oci_layout(out: Path) -> Path:
-    """The artifact as an OCI layout at ``out`` (tag ``2``, like upstream's)."""
+def oci_layout(out: Path, tag: str = "2") -> str:
+    """The artifact as an OCI layout at ``out`` under ``tag`` (upstream's is ``2``); returns the
+    manifest's digest (``sha256:...``), which a registry it is pushed to serves it by."""
     blobs = out / "blobs" / "sha256"
     blobs.mkdir(parents=True, exist_ok=True)
 
@@ -61,7 +62,7 @@ def oci_layout(out: Path) -> Path:
         ],
     }
     entry = {"mediaType": "application/vnd.oci.image.manifest.v1+json", **blob(json.dumps(manifest).encode())}
-    index = {"schemaVersion": 2, "manifests": [{**entry, "annotations": {"org.opencontainers.image.ref.name": "2"}}]}
+    index = {"schemaVersion": 2, "manifests": [{**entry, "annotations": {"org.opencontainers.image.ref.name": tag}}]}
     (out / "index.json").write_text(json.dumps(index))
     (out / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
-    return out
+    return str(entry["digest"])
