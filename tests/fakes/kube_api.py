@@ -17,6 +17,17 @@ What it serves, as the real API server does:
   (``tests/reference/argocd/crds-v3.4.4``), unknown fields rejected (strict field validation): 422.
 
 Every request is recorded in :attr:`KubeAPI.requests`; a bearer token is required.
+
+As the cluster's API on a test host (the stand-in kubelet runs it there once ``kubeadm init`` has
+written the API server's static pod manifest; tests/standins/kubernetes), it also does, when given
+``tls=``: HTTPS with the API server certificate kubeadm made, clients authenticated as the real API
+server authenticates them (X.509 client certificates signed by the cluster CA: CN = user, O = groups;
+bootstrap tokens ``<id>.<secret>`` checked against the ``bootstrap-token-<id>`` Secrets in
+kube-system; anonymous), a small authorizer (system:masters and kubeadm:cluster-admins may do
+anything; system:bootstrappers what kubeadm's RBAC lets a joining node do: read cluster-info,
+kubeadm-config and kubeadm-certs, register its Node; system:nodes their Nodes; anonymous reads
+cluster-info and the health endpoints), Nodes (cluster-scoped), ``/readyz`` ``/livez`` ``/healthz``,
+and keeps its objects in ``state_file`` so a restarted kubelet brings the same cluster back.
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ import binascii
 import copy
 import datetime as dt
 import json
+import ssl
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -36,14 +48,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from tests import crds
-
 ARGO_GROUP, ARGO_VERSION = "argoproj.io", "v1alpha1"
 RBAC_GROUP, RBAC_VERSION = "rbac.authorization.k8s.io", "v1"
 SA_TOKEN_TYPE = "kubernetes.io/service-account-token"
 # plural -> (kind, namespaced, group, version)
 RESOURCES = {
     "namespaces": ("Namespace", False, "", "v1"),
+    "nodes": ("Node", False, "", "v1"),
     "secrets": ("Secret", True, "", "v1"),
     "configmaps": ("ConfigMap", True, "", "v1"),
     "serviceaccounts": ("ServiceAccount", True, "", "v1"),
@@ -73,19 +84,36 @@ class _Stored:
 class KubeAPI:
     """The double. ``with KubeAPI() as api:`` starts it; ``api.kubeconfig(path)`` writes a kubeconfig."""
 
-    def __init__(self, token: str = "test-token", *, crds_installed: bool = True) -> None:
+    def __init__(
+        self,
+        token: str | None = "test-token",
+        *,
+        crds_installed: bool = True,
+        bind: tuple[str, int] = ("127.0.0.1", 0),
+        tls: ClusterTLS | None = None,
+        state_file: Path | None = None,
+    ) -> None:
         self.token = token
+        self.git_version = "v1.34.2"  # what /version answers (the cluster double: its kubeadm's version)
+        self.tls = tls
+        self.state_file = state_file
         self.account_tokens: dict[str, tuple[str, str]] = {}  # token -> (namespace, service account)
         self.crds_installed = crds_installed
         self.requests: list[Recorded] = []
         self._objects: dict[tuple[str, str, str], _Stored] = {}  # (plural, namespace, name)
         self._lock = threading.Lock()
         self._rv = 100
-        for ns in ("default", "kube-system"):
+        for ns in ("default", "kube-system", *(("kube-public", "kube-node-lease") if tls else ())):
             self._objects[("namespaces", "", ns)] = _Stored(
                 self._new_meta({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
             )
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        if state_file is not None and state_file.exists():
+            self._load(state_file)
+        self._server = ThreadingHTTPServer(bind, _handler(self))
+        if tls is not None:
+            self._server.socket = tls.context().wrap_socket(
+                self._server.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     # ------------------------------------------------------------------ lifecycle and test hooks
@@ -101,7 +129,7 @@ class KubeAPI:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
 
     def kubeconfig(self, path: Path, token: str | None = None) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -151,18 +179,82 @@ class KubeAPI:
 
     # ------------------------------------------------------------------ the API
 
-    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
+    def handle(
+        self,
+        method: str,
+        raw_path: str,
+        headers: dict[str, str],
+        body: bytes,
+        client: Identity | None = None,
+    ) -> tuple[int, dict[str, Any] | str]:
         url = urlsplit(raw_path)
         query = parse_qs(url.query)
         self.requests.append(Recorded(method, url.path, query, headers.get("content-type", "")))
+        parts = [p for p in url.path.split("/") if p]
+        if self.tls is not None:
+            who = client or self._bearer(headers.get("authorization", ""))
+            if who is None:
+                return 401, _status(401, "Unauthorized", "Unauthorized")
+            if method == "GET" and url.path in ("/readyz", "/livez", "/healthz"):
+                return 200, "ok"
+            if not _allowed(who, method, self._route(parts) or ("", "", ""), parts):
+                return 403, _status(403, "Forbidden", f'User "{who.user}" cannot {method} {url.path}')
+            code, payload = self._handle(method, url.path, parts, query=query, headers=headers, body=body)
+            if code < 300 and method in ("PATCH", "DELETE") and self.state_file is not None:
+                with self._lock:
+                    self._save(self.state_file)
+            return code, payload
         if headers.get("authorization") != f"Bearer {self.token}":
             return 401, _status(401, "Unauthorized", "Unauthorized")
-        parts = [p for p in url.path.split("/") if p]
+        return self._handle(method, url.path, parts, query=query, headers=headers, body=body)
+
+    def _bearer(self, authorization: str) -> Identity | None:
+        """No client certificate: a bootstrap token, the double's own token, or anonymous."""
+        if not authorization:
+            return Identity("system:anonymous", ("system:unauthenticated",))
+        token = authorization.removeprefix("Bearer ")
+        if self.token and token == self.token:
+            return Identity("test-token", ("system:masters",))
+        token_id, _, secret = token.partition(".")
+        with self._lock:
+            stored = self._objects.get(("secrets", "kube-system", f"bootstrap-token-{token_id}"))
+        data = (stored.obj.get("data") or {}) if stored else {}
+        if not secret or base64.b64decode(data.get("token-secret", "")).decode() != secret:
+            return None
+        expiration = base64.b64decode(data.get("expiration", "")).decode()
+        if expiration and expiration < _now():
+            return None
+        return Identity(f"system:bootstrap:{token_id}", ("system:bootstrappers", "system:authenticated"))
+
+    def _save(self, path: Path) -> None:
+        rows = [{"key": list(k), "obj": v.obj, "applied": v.applied} for k, v in sorted(self._objects.items())]
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"rv": self._rv, "objects": rows}))
+        tmp.replace(path)
+
+    def _load(self, path: Path) -> None:
+        saved = json.loads(path.read_text())
+        self._rv = int(saved["rv"])
+        for row in saved["objects"]:
+            plural, namespace, name = row["key"]
+            self._objects[(plural, namespace, name)] = _Stored(row["obj"], row["applied"])
+
+    def _handle(
+        self,
+        method: str,
+        path: str,
+        parts: list[str],
+        *,
+        query: dict[str, list[str]],
+        headers: dict[str, str],
+        body: bytes,
+    ) -> tuple[int, dict[str, Any]]:
+        url = urlsplit(path)
         if method == "GET" and url.path in ("/version", "/version/"):
             return 200, {
-                "major": "1",
-                "minor": "34",
-                "gitVersion": "v1.34.2",
+                "major": self.git_version.lstrip("v").split(".")[0],
+                "minor": self.git_version.split(".")[1],
+                "gitVersion": self.git_version,
                 "gitCommit": "0000000000000000000000000000000000000000",
                 "gitTreeState": "clean",
                 "buildDate": "2026-01-01T00:00:00Z",
@@ -293,6 +385,8 @@ class KubeAPI:
             if problem:
                 return 422, _status(422, "Invalid", problem)
         if group == ARGO_GROUP:
+            from tests import crds  # noqa: PLC0415 (jsonschema: not on the test hosts, which serve no Argo CD kinds)
+
             errors = crds.errors(applied)
             if errors:
                 return 422, _status(422, "Invalid", "; ".join(errors))
@@ -464,6 +558,60 @@ def _fold_string_data(secret: dict[str, Any]) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Identity:
+    """Who a request is from, as the API server's authenticators say it."""
+
+    user: str
+    groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ClusterTLS:
+    """The API server's serving certificate and the CA its clients' certificates must chain to."""
+
+    cert: Path
+    key: Path
+    client_ca: Path
+
+    def context(self) -> ssl.SSLContext:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.cert, self.key)
+        ctx.load_verify_locations(self.client_ca)
+        ctx.verify_mode = ssl.CERT_OPTIONAL  # no certificate: a token or anonymous
+        return ctx
+
+
+ADMIN_GROUPS = frozenset({"system:masters", "kubeadm:cluster-admins"})
+# What kubeadm's RBAC gives bootstrap tokens (system:bootstrappers:kubeadm:default-node-token) and
+# anonymous users (the cluster-info ConfigMap), as resource -> allowed (namespace, name).
+BOOTSTRAP_READS = {
+    ("configmaps", "kube-public", "cluster-info"),
+    ("configmaps", "kube-system", "kubeadm-config"),
+    ("secrets", "kube-system", "kubeadm-certs"),
+}
+
+
+def _allowed(who: Identity, method: str, route: tuple[str, str, str], parts: list[str]) -> bool:
+    if ADMIN_GROUPS & set(who.groups):
+        return True
+    plural, namespace, name = route
+    discovery = method == "GET" and (not route[0]) and (parts[:1] in (["api"], ["apis"]) or parts == ["version"])
+    if who.user == "system:anonymous":
+        return (method == "GET" and (plural, namespace, name) == ("configmaps", "kube-public", "cluster-info")) or (
+            method == "GET" and parts == ["version"]
+        )
+    if discovery:
+        return True
+    if "system:bootstrappers" in who.groups:
+        return (method == "GET" and (plural, namespace, name) in BOOTSTRAP_READS) or (
+            plural == "nodes" and method in ("GET", "PATCH")
+        )
+    if "system:nodes" in who.groups:
+        return plural == "nodes" and (method == "GET" or name == who.user.removeprefix("system:node:"))
+    return False
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -483,14 +631,41 @@ def _handler(api: KubeAPI) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
+        def setup(self) -> None:
+            if isinstance(self.request, ssl.SSLSocket):  # the handshake here, not in the accept loop
+                self.request.settimeout(10)
+                self.request.do_handshake()
+                self.request.settimeout(None)
+            super().setup()
+
+        def handle_one_request(self) -> None:
+            try:
+                super().handle_one_request()
+            except (ssl.SSLError, ConnectionError, TimeoutError):  # a TCP health check, a client gone
+                self.close_connection = True
+
+        def _client(self) -> Identity | None:
+            cert = self.request.getpeercert() if isinstance(self.request, ssl.SSLSocket) else None
+            if not cert:
+                return None
+            subject = [pair for rdn in cert.get("subject", ()) for pair in rdn]
+            user = next((v for k, v in subject if k == "commonName"), "")
+            return Identity(user, tuple(v for k, v in subject if k == "organizationName"))
+
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
-            code, payload = api.handle(self.command, self.path, headers, body)
-            data = json.dumps(payload).encode()
+            client = self._client()
+            code, payload = (
+                api.handle(self.command, self.path, headers, body, client)
+                if client
+                else api.handle(self.command, self.path, headers, body)
+            )
+            text = isinstance(payload, str)
+            data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
             self.send_response(code)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", "text/plain; charset=utf-8" if text else "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

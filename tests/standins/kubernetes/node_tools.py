@@ -11,27 +11,12 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+import yaml
+
+from tests.fakes import kube_api
 from tests.standins import standin_lib
 from tests.standins.built import Built
 from tests.standins.tarballs import build_tarball
-
-KUBELET_MAIN = """
-import os, sys, time
-import standin_lib as s
-# Flags from kubeadm's drop-in (10-kubeadm.conf) and kubeadm-flags.env.
-SPEC = {"": {"flags": {"--bootstrap-kubeconfig": True, "--kubeconfig": True, "--config": True,
-                       "--container-runtime-endpoint": True, "--pod-infra-container-image": True,
-                       "--node-ip": True, "--version": False}, "args": (0, 0)}}
-cmd = s.parse("kubelet", sys.argv[1:], SPEC)
-if cmd.flag("--version"):
-    print("Kubernetes v__VERSION__ (stand-in)")
-    sys.exit(0)
-config = cmd.flag("--config")
-if not config or not os.path.exists(config):
-    s.fail(f"E: failed to load kubelet config file, path: {config}: no such file (kubeadm init/join writes it)")
-while True:  # a running kubelet, as far as systemd can tell
-    time.sleep(3600)
-"""
 
 VERSION_ONLY_MAIN = """
 import sys
@@ -51,10 +36,11 @@ if os.environ.get("CNI_COMMAND") == "VERSION":
 s.unsupported(f"CNI_COMMAND {os.environ.get('CNI_COMMAND')!r} (stand-in plugin)")
 """
 
+HERE = Path(__file__).resolve().parent
 CNI_PLUGINS = ("bridge", "host-local", "loopback", "portmap")
 
 
-def zipapp(out_path: Path, main: str) -> Built:
+def zipapp(out_path: Path, main: str, extra: dict[str, bytes] | None = None) -> Built:
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with out_path.open("wb") as raw:
         raw.write(b"#!/usr/bin/env python3\n")
@@ -62,6 +48,7 @@ def zipapp(out_path: Path, main: str) -> Built:
             for name, data in (
                 ("__main__.py", main.encode()),
                 ("standin_lib.py", Path(standin_lib.__file__).read_bytes()),
+                *sorted((extra or {}).items()),
             ):
                 info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
                 info.external_attr = 0o644 << 16
@@ -71,7 +58,14 @@ def zipapp(out_path: Path, main: str) -> Built:
 
 
 def build_kubelet(out_path: Path, version: str) -> Built:
-    return zipapp(out_path, KUBELET_MAIN.replace("__VERSION__", version))
+    """The kubelet (kubelet_main.py) with what it runs as static pods: the Kubernetes API double."""
+    extra = {
+        "tests/__init__.py": b"",
+        "tests/fakes/__init__.py": b"",
+        "tests/fakes/kube_api.py": Path(kube_api.__file__).read_bytes(),
+        **{f"yaml/{p.name}": p.read_bytes() for p in sorted(Path(yaml.__file__).parent.glob("*.py"))},
+    }
+    return zipapp(out_path, (HERE / "kubelet_main.py").read_text().replace("__VERSION__", version), extra)
 
 
 def build_version_only(out_path: Path, tool: str, version: str) -> Built:
