@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     for problem in found:
         print(f"cluster check FAILED: {problem}", file=sys.stderr)
     if not found:
-        print(f"cluster checks OK: init once, {len(control_planes) - 1} control-plane join(s), {len(workers)} worker(s)")
+        joins = len(control_planes) - 1
+        print(f"cluster checks OK: init once, {joins} control-plane join(s), {len(workers)} worker(s)")
     return 1 if found else 0
 
 
