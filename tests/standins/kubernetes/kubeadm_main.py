@@ -291,19 +291,20 @@ def admin_api() -> Api:
     return Api(state["local_server"], ca, cert=pair)
 
 
-def wait_ready(api: Api, timeout_s: float) -> None:
+def poll(api: Api, path: str, timeout_s: float, failure: str) -> Any:
+    """GET ``path`` until it answers 200 (kubeadm's waits), or fail with ``failure`` and the last problem."""
     deadline = time.monotonic() + timeout_s
-    last = ""
-    while time.monotonic() < deadline:
+    while True:
         try:
-            code, out = api.call("GET", "/readyz")
+            code, out = api.call("GET", path)
             if code == 200:
-                return
-            last = f"{code} {out}"
+                return out
+            problem = f"{code} {out}"
         except OSError as exc:
-            last = str(exc)
+            problem = str(exc)
+        if time.monotonic() > deadline:
+            s.fail(f"{failure}: {problem}")
         time.sleep(1)
-    s.fail(f"[wait-control-plane] the API server at {api.server} is not ready after {timeout_s:.0f}s: {last}")
 
 
 def restart_kubelet() -> None:
@@ -452,7 +453,7 @@ def init(cmd: s.Command) -> None:
     print("[kubelet-start] Starting the kubelet")
     restart_kubelet()
     api = admin_api()
-    wait_ready(api, 120)
+    poll(api, "/readyz", 120, f"[wait-control-plane] the API server at {api.server} is not ready after 120s")
     print(f"[wait-control-plane] the API server at {api.server} is ready")
     ca = (pki / "ca.crt").read_bytes()
     info = {
@@ -462,24 +463,19 @@ def init(cmd: s.Command) -> None:
             {"name": "", "cluster": {"server": server, "certificate-authority-data": base64.b64encode(ca).decode()}}
         ],
     }
-    api.apply(
-        "/api/v1/namespaces/kube-public/configmaps/cluster-info",
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": "cluster-info", "namespace": "kube-public"},
-            "data": {"kubeconfig": yaml.safe_dump(info)},
-        },
-    )
-    api.apply(
-        "/api/v1/namespaces/kube-system/configmaps/kubeadm-config",
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": "kubeadm-config", "namespace": "kube-system"},
-            "data": {"ClusterConfiguration": yaml.safe_dump(cluster)},
-        },
-    )
+    for namespace, config_map, data in (
+        ("kube-public", "cluster-info", {"kubeconfig": yaml.safe_dump(info)}),
+        ("kube-system", "kubeadm-config", {"ClusterConfiguration": yaml.safe_dump(cluster)}),
+    ):
+        api.apply(
+            f"/api/v1/namespaces/{namespace}/configmaps/{config_map}",
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": config_map, "namespace": namespace},
+                "data": data,
+            },
+        )
     api.apply(f"/api/v1/nodes/{name}", node_object(name, registration, version, address, control_plane=True), "kubelet")
     if cmd.flag("--upload-certs"):
         store_certs(api, secrets.token_hex(32))
@@ -715,19 +711,12 @@ def join(cmd: s.Command) -> None:
 
 def discover(endpoint: str, pins: list[str], timeout_s: float) -> bytes:
     """Token discovery: cluster-info fetched without trust, its CA accepted only if pinned."""
-    insecure = Api(f"https://{endpoint}", None)
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            code, out = insecure.call("GET", "/api/v1/namespaces/kube-public/configmaps/cluster-info")
-            if code == 200:
-                break
-            problem = f"{code}"
-        except OSError as exc:
-            problem = str(exc)
-        if time.monotonic() > deadline:
-            s.fail(f"error execution phase preflight: couldn't validate the identity of the API Server: {problem}")
-        time.sleep(2)
+    out = poll(
+        Api(f"https://{endpoint}", None),
+        "/api/v1/namespaces/kube-public/configmaps/cluster-info",
+        timeout_s,
+        "error execution phase preflight: couldn't validate the identity of the API Server",
+    )
     info = yaml.safe_load(out["data"]["kubeconfig"])
     ca = base64.b64decode(info["clusters"][0]["cluster"]["certificate-authority-data"])
     pub = openssl("x509", "-pubkey", "-noout", stdin=ca)
