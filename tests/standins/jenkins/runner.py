@@ -206,6 +206,10 @@ def handler(controller: Controller) -> type[BaseHTTPRequestHandler]:
             if request.path in ("/configuration-as-code/reload", "/quietDown") and request.method == "POST":
                 standin_lib.record("jenkins", [request.path.rsplit("/", 1)[-1]], status=answer.status)
             answer.headers.setdefault("X-Jenkins", os.environ.get("DOCKYARD_STANDIN_VERSION", "stand-in"))
+            if request.headers.get("connection", "").lower() == "close":
+                # Say so, as Jetty does: nginx (keepalive pool, "Connection: close" upstream for
+                # non-upgrade requests) would otherwise reuse the closed connection and answer a POST 502.
+                answer.headers["Connection"] = "close"
             write_response(self, answer)
 
         do_GET = do_POST = do_DELETE = do_HEAD = _serve
