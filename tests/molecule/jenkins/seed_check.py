@@ -4,10 +4,11 @@ of the role's CASC_JENKINS_CONFIG directory (still all noop: the reload keeps wh
 
 The same pieces `invoke seed` uses: the admin credential the jenkins role stored in the vault
 (jenkins.admin_token), the internal CA (TLS verified, on the service name), the URL from the spec
-(https://jenkins.molecule.test, resolved here to the host's address as the site's DNS or
-/etc/hosts would), the seed reconcilers with python-jenkins. What the other phases would have left
-in the vault is put there first: the build cluster's kubeconfig for the cloud and the project's
-own, and GitLab's SSH host keys (made-up values: nothing here connects to a cluster or to GitLab).
+(https://jenkins.molecule.test, resolved to the host's address as `invoke seed` does without
+DNS: dockyard.service_names.resolved_from_inventory), the seed reconcilers with python-jenkins.
+What the other phases would have left in the vault is put there first: the build cluster's
+kubeconfig for the cloud and the project's own, and GitLab's SSH host keys (made-up values:
+nothing here connects to a cluster or to GitLab).
 Exits 1 unless the first run creates with nothing skipped and the later runs are all noop; prints
 the summaries, never a secret.
 """
@@ -16,10 +17,8 @@ from __future__ import annotations
 
 import base64
 import os
-import socket
 import sys
 from pathlib import Path
-from typing import Any
 
 import requests
 import yaml
@@ -27,6 +26,8 @@ import yaml
 from dockyard import catalogue
 from dockyard.secrets import Vault
 from dockyard.seed import access, content, names, run
+from dockyard.service_names import resolved_from_inventory
+from dockyard.spec.model import Platform
 from dockyard.spec.variables import build
 
 KNOWN_HOSTS = "gitlab.molecule.test ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDockyardMoleculeHostKey000000\n"
@@ -59,13 +60,13 @@ def main() -> int:
             names.project_kubeconfig_key(env, "shop"): kubeconfig(server, ca, "build", "shop"),
         }
     )
-    real = socket.getaddrinfo
     service = f"jenkins.{platform.domain}"
+    # dockyard_dns is false here: the service name resolves to the host, as `invoke seed` does it
+    with resolved_from_inventory({service: address}):
+        return seed_three_times(platform, vault, root, state, service)
 
-    def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:  # the site's name for the host, only that one
-        return real(address if host == service else host, *args, **kwargs)
 
-    socket.getaddrinfo = resolve  # type: ignore[assignment]
+def seed_three_times(platform: Platform, vault: Vault, root: Path, state: Path, service: str) -> int:
     got = access.tool_access(platform, "jenkins", vault, root=root, state_dir=state, environ={})
     if isinstance(got, access.Unavailable):
         print(f"jenkins unavailable: {got.reason}")
