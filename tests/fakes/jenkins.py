@@ -20,7 +20,8 @@ auth with a user's API token, or with its password (a POST made with a password 
 from ``/crumbIssuer`` bound to the session cookie that request got). ``/whoAmI/api/json`` tells
 who is asking; ``generateNewToken`` makes an API token (``11`` + 32 hex, shown once);
 ``/configuration-as-code/reload`` calls :attr:`JenkinsDouble.on_reload` (the stand-in package
-re-reads its JCasC directory there).
+re-reads its JCasC directory there); ``/quietDown`` sets :attr:`JenkinsDouble.quieting_down`, and
+``/computer/api/json`` reports the busy executors (``busyExecutors``) an upgrade waits to drain.
 """
 
 from __future__ import annotations
@@ -101,6 +102,8 @@ class JenkinsDouble:
         self.sessions: dict[str, str] = {}  # session cookie -> its crumb
         self.on_reload: Callable[[], None] | None = None
         self.reloads = 0
+        self.quieting_down = False  # POST /quietDown: no new builds start (until a restart)
+        self.busy_executors = 0  # builds running (the double runs none)
         self.items: dict[str, dict[str, Any]] = {}  # "folder" or "folder/job" -> item
         self.credentials: dict[str, dict[str, dict[str, Any]]] = {}  # folder -> id -> credential
         self.casc: dict[str, Any] = {}
@@ -149,6 +152,9 @@ class JenkinsDouble:
                 session = self._session(request)
                 if not session or request.headers.get("jenkins-crumb") != self.sessions.get(session):
                     return Response(403, "No valid crumb was included in the request", content_type="text/plain")
+            if request.path == "/configuration-as-code/configure" and how != "token":
+                # configurationReload.md: "Authenticate the request using the username and API token"
+                return Response(403, "configure: authenticate with an API token", content_type="text/plain")
             return self._security(request, user) or self._route(request)
 
     def sessions_new(self) -> str:
@@ -177,7 +183,12 @@ class JenkinsDouble:
                 self.on_reload()
             return Response(200, "")
         if method == "POST" and path == "/quietDown":
+            self.quieting_down = True
             return Response(200, "")
+        if method == "GET" and path == "/computer/api/json":  # hudson.model.ComputerSet's exported counts
+            return Response(
+                200, {"_class": "hudson.model.ComputerSet", "busyExecutors": self.busy_executors, "totalExecutors": 2}
+            )
         return None
 
     def _route(self, request: Request) -> Response:

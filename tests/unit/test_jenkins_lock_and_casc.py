@@ -13,6 +13,7 @@ import yaml
 
 from dockyard import catalogue, plugin_lock
 from dockyard.seed import jenkins_config as cfg
+from dockyard.seed.jenkins import SEED_CASC
 from dockyard.spec.validate import build
 from tests.jcasc_reference import undocumented
 
@@ -114,6 +115,15 @@ def test_seeds_cloud_and_system_credential_have_only_documented_key_paths() -> N
         "credentials": {"system": {"domainCredentials": [{"credentials": [credential]}]}},
     }
     assert undocumented(document) == []
+
+
+def test_the_roles_jcasc_directory_never_declares_what_seed_configures() -> None:
+    """seed posts the cloud, the system credentials and the host key verification through
+    /configuration-as-code/configure; a reload of the role's directory must not replace them, and
+    the default merge strategy (errorOnConflict) would refuse two sources declaring one attribute."""
+    doc = yaml.safe_load(_role_template("casc-security.yaml.j2"))
+    declared = {(root, attr) for root, attrs in doc.items() for attr in attrs}
+    assert declared and not declared & set(SEED_CASC)
 
 
 def test_a_misplaced_attribute_is_caught() -> None:

@@ -38,6 +38,10 @@ PAGE_SIZE = 100
 EXPORT = "configuration-as-code/export"
 CONFIGURE = "configuration-as-code/configure"
 CREDENTIALS = "credentials/store/folder/domain/_/"
+# The JCasC attributes seed owns (root, attribute). It posts a document declaring only these to
+# /configuration-as-code/configure; the role's CASC_JENKINS_CONFIG documents never declare them,
+# so a reload of that directory (or a restart) re-applies the role's part and keeps seed's.
+SEED_CASC = (("jenkins", "clouds"), ("credentials", "system"), ("security", "gitHostKeyVerificationConfiguration"))
 
 
 def connect(access: ToolAccess) -> jenkins.Jenkins:
@@ -180,6 +184,11 @@ class JenkinsReconciler:
         if not cloud_ok:  # every other cloud is kept as exported
             others = [c for c in clouds if c is not have_cloud]
             document["jenkins"] = {"clouds": [*others, want_cloud]}
+        outside = sorted(
+            f"{root}.{attr}" for root, attrs in document.items() for attr in attrs if (root, attr) not in SEED_CASC
+        )
+        if outside:  # a programming error: the role's directory may own these
+            raise DockyardError(f"jenkins: seed's JCasC document declares {', '.join(outside)}, outside SEED_CASC")
         with self._step("applying the JCasC document"):
             self._open("POST", CONFIGURE, yaml.safe_dump(document, sort_keys=False).encode())
 

@@ -7,8 +7,9 @@
   The program is :mod:`tests.standins.jenkins.runner` serving the Jenkins API test double.
 * :func:`build_plugin` -- ``<id>.hpi``: a zip with the META-INF/MANIFEST.MF fields Jenkins reads
   (Short-Name, Plugin-Version, Plugin-Dependencies), so a missing dependency is caught the same way.
-* :func:`publish_lockfile` -- both, for a catalogue, on a :class:`~tests.standins.upstream.TestUpstream`,
-  returning the ``dockyard_catalogue`` overlay that points the role at them.
+* :func:`publish_core` / :func:`publish_lockfile` -- the core alone / both, for a catalogue, on a
+  :class:`~tests.standins.upstream.TestUpstream`, returning the ``dockyard_catalogue`` overlay
+  that points the role at them.
 """
 
 from __future__ import annotations
@@ -88,12 +89,24 @@ def build_plugin(out_dir: Path, plugin_id: str, version: str, requires: dict[str
     return Built.of(path)
 
 
+def publish_core(upstream: TestUpstream, out_dir: Path, version: str) -> Published:
+    """Build and serve the stand-in core package at ``version``, under upstream's debian-stable URL."""
+    deb_url = f"https://get.jenkins.io/debian-stable/jenkins_{version}_all.deb"
+    return upstream.publish("jenkins", "jenkins-deb", deb_url, build_jenkins(out_dir, version))
+
+
+def core_overlay(upstream: TestUpstream, published: Published, version: str) -> dict[str, Any]:
+    """The ``dockyard_catalogue`` override that pins the core at ``version`` (served by ``upstream``)."""
+    overlay = upstream.overlay([published])
+    overlay["jenkins"]["version"] = version
+    return overlay
+
+
 def publish_lockfile(
     upstream: TestUpstream, out_dir: Path, catalogue: dict[str, Any], version: str
 ) -> tuple[list[Published], dict[str, Any]]:
     """Build and serve the stand-in core at ``version`` and every plugin of the lockfile; the overlay."""
-    deb_url = f"https://get.jenkins.io/debian-stable/jenkins_{version}_all.deb"
-    published = [upstream.publish("jenkins", "jenkins-deb", deb_url, build_jenkins(out_dir, version))]
+    published = [publish_core(upstream, out_dir, version)]
     for pid, entry in sorted(catalogue["jenkins_plugins"]["artefacts"].items()):
         built = build_plugin(out_dir / "plugins", pid, str(entry["version"]), dict(entry.get("requires") or {}))
         published.append(upstream.publish("jenkins_plugins", pid, str(entry["url"]), built))

@@ -9,12 +9,12 @@ Dockyard depends on it:
   wizard's ``secrets/initialAdminPassword`` appears, as Jenkins writes it), CASC_JENKINS_CONFIG
   (a file or a directory of *.yaml/*.yml) and SECRETS (the JCasC plugin's directory of secret files);
 * JENKINS_HOME/plugins/*.jpi: each plugin's META-INF/MANIFEST.MF (Short-Name, Plugin-Version,
-  Plugin-Dependencies). A required dependency that is missing or older stops the start, as a
-  plugin that fails to load stops a JCasC-configured controller; JCasC is applied only when the
-  configuration-as-code plugin is there;
+  Plugin-Dependencies), unpacked into plugins/<id>/ at start as Jenkins does. A required
+  dependency that is missing or older stops the start, as a plugin that fails to load stops a
+  JCasC-configured controller; JCasC is applied only when the configuration-as-code plugin is there;
 * the JCasC local realm's users and passwords become the API's logins; API tokens made with
   generateNewToken are kept in JENKINS_HOME/users/<id>/ (so they survive restarts, as Jenkins' do);
-* POST /configuration-as-code/reload re-reads the JCasC sources.
+* POST /configuration-as-code/reload re-reads the JCasC sources; POST /quietDown is logged.
 
 It serves the Jenkins API test double (tests/fakes/jenkins.py, carried in the package) over plain
 HTTP on the listen address, exactly where Jenkins would; TLS is the role's nginx in front of it.
@@ -89,6 +89,18 @@ def load_plugins(plugin_dir: Path) -> tuple[dict[str, str], list[str]]:
     return versions, problems
 
 
+def explode(plugin_dir: Path) -> None:
+    """Unpack each plugin into ``plugins/<id>/`` as Jenkins does at start (when the archive is newer
+    than the folder), so the role's sync and backups meet the same layout."""
+    for path in sorted(plugin_dir.glob("*.jpi")) if plugin_dir.is_dir() else []:
+        target = plugin_dir / path.stem
+        if target.is_dir() and target.stat().st_mtime >= path.stat().st_mtime:
+            continue
+        with zipfile.ZipFile(path) as archive:
+            archive.extractall(target)
+        os.utime(target)
+
+
 def casc_documents(source: str) -> list[dict[str, Any]]:
     path = Path(source)
     files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml")) if path.is_dir() else [path]
@@ -138,6 +150,7 @@ class Controller:
             for line in problems:
                 print(line, file=sys.stderr)
             raise SystemExit(1)
+        explode(self.home / "plugins")
         if "-Djenkins.install.runSetupWizard=false" not in os.environ.get("JAVA_OPTS", ""):
             wizard = self.home / "secrets" / "initialAdminPassword"
             wizard.parent.mkdir(parents=True, exist_ok=True)
@@ -190,9 +203,13 @@ def handler(controller: Controller) -> type[BaseHTTPRequestHandler]:
             answer = controller.double.handle(request)
             if "generateNewToken" in request.path and answer.status == 200:
                 controller.save_tokens()
-            if request.path == "/configuration-as-code/reload":
-                standin_lib.record("jenkins", ["reload"], status=answer.status)
+            if request.path in ("/configuration-as-code/reload", "/quietDown") and request.method == "POST":
+                standin_lib.record("jenkins", [request.path.rsplit("/", 1)[-1]], status=answer.status)
             answer.headers.setdefault("X-Jenkins", os.environ.get("DOCKYARD_STANDIN_VERSION", "stand-in"))
+            if request.headers.get("connection", "").lower() == "close":
+                # Say so, as Jetty does: nginx (keepalive pool, "Connection: close" upstream for
+                # non-upgrade requests) would otherwise reuse the closed connection and answer a POST 502.
+                answer.headers["Connection"] = "close"
             write_response(self, answer)
 
         do_GET = do_POST = do_DELETE = do_HEAD = _serve

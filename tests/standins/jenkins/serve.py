@@ -1,8 +1,10 @@
-"""Serve the STAND-IN Jenkins artefacts over HTTPS for a lab (tests only): the core package at a
-chosen version and every plugin of the product's lockfile, plus one extra plugin (for the "one
-added, one removed" test). Writes two ``dockyard_catalogue`` overlays: ``--overlay`` (the lockfile
-as it is) and ``--overlay-changed`` (``--drop`` removed, ``--add`` added). Detaches and records its
-PID, like tests/fakes/kube_api.py, and serves until SIGTERM."""
+"""Serve the STAND-IN Jenkins artefacts over HTTPS for a lab (tests only): the core package at two
+versions (``--from-version``, installed first, and ``--version``, the upgrade's target), every plugin
+of the product's lockfile, plus one extra plugin (for the "one added, one removed" test). Writes
+three ``dockyard_catalogue`` overlays: ``--overlay`` (the older core, the lockfile as it is),
+``--overlay-changed`` (the older core; ``--drop`` removed, ``--add`` added) and ``--overlay-upgrade``
+(the changed lockfile and the newer core). Detaches and records its PID, like
+tests/fakes/kube_api.py, and serves until SIGTERM."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from dockyard import catalogue
-from tests.standins.jenkins import build_plugin, publish_lockfile
+from tests.standins.jenkins import build_plugin, core_overlay, publish_core, publish_lockfile
 from tests.standins.upstream import TestUpstream
 
 EXTRA_PLUGIN = ("timestamper", "1.30")  # a real plugin id and version (index file id 52007814946)
@@ -25,15 +27,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cert", type=Path, required=True)
     parser.add_argument("--key", type=Path, required=True)
     parser.add_argument("--bind", required=True)
-    parser.add_argument("--version", required=True)
+    parser.add_argument("--version", required=True, help="the core the upgrade goes to")
+    parser.add_argument("--from-version", required=True, help="the core installed first")
     parser.add_argument("--drop", required=True, help="plugin the changed overlay removes")
     parser.add_argument("--overlay", type=Path, required=True)
     parser.add_argument("--overlay-changed", type=Path, required=True)
+    parser.add_argument("--overlay-upgrade", type=Path, required=True)
     parser.add_argument("--pid-file", type=Path, required=True)
     args = parser.parse_args(argv)
     upstream = TestUpstream(args.root / "serve", args.cert, args.key, bind=(args.bind, 0))
     product = catalogue.product()
-    _, overlay = publish_lockfile(upstream, args.root / "built", product, args.version)
+    _, overlay = publish_lockfile(upstream, args.root / "built", product, args.from_version)
     args.overlay.write_text(yaml.safe_dump(overlay, sort_keys=False))
     pid, version = EXTRA_PLUGIN
     url = f"https://updates.jenkins.io/download/plugins/{pid}/{version}/{pid}.hpi"
@@ -51,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     changed = {**copy.deepcopy(overlay), "jenkins_plugins_changed": locked}
     args.overlay_changed.write_text(yaml.safe_dump(changed, sort_keys=False))
+    newer = publish_core(upstream, args.root / "built" / "upgrade", args.version)
+    upgrade = {**copy.deepcopy(changed), "jenkins": core_overlay(upstream, newer, args.version)["jenkins"]}
+    args.overlay_upgrade.write_text(yaml.safe_dump(upgrade, sort_keys=False))
     upstream.serve_detached(args.pid_file)
     return 0
 
