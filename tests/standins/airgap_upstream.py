@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import json
 import shutil
 import socket
@@ -324,8 +325,12 @@ def serve(work: Path, files: dict[tuple[str, str], Built], layouts: dict[tuple[s
 
 
 @pytest.fixture(scope="session")
-def airgap_artefacts(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[Any, Built], dict[Any, Path]]:
-    """Every bundled artefact built once: (work folder, files by (component, id), image layouts)."""
+def airgap_artefacts(
+    tmp_path_factory: pytest.TempPathFactory, test_image: str
+) -> tuple[Path, dict[Any, Built], dict[Any, Path]]:
+    """Every bundled artefact built once: (work folder, files by (component, id), image layouts).
+    Harbor's stand-in builds its images from the lab's base image (DOCKYARD_TEST_IMAGE)."""
+    os.environ.setdefault("DOCKYARD_TEST_IMAGE", test_image)
     work = tmp_path_factory.mktemp("airgap-artefacts")
     files, layouts = build_all(work)
     return work, files, layouts
