@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import json
+import os
 import shutil
 import socket
 import subprocess
