@@ -55,22 +55,30 @@ def merged(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
     merged by id, each artefact's fields replaced one by one; unknown components are added whole.
     Anything that is not a mapping where one is expected is kept as given, for validation to name.
     """
-    result = product()
+    return merge_over(product(), overrides)
+
+
+def merge_over(base: dict[str, Any], overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``overrides`` merged into ``base`` (changed in place and returned) as :func:`merged` does;
+    also how override layers combine into one override."""
+    result = base
     for name, comp in (overrides or {}).items():
-        base = result.get(name)
-        if not isinstance(base, dict) or not isinstance(comp, Mapping):
+        into = result.get(name)
+        if into is None and isinstance(comp, Mapping):
+            into = result[name] = {}
+        if not isinstance(into, dict) or not isinstance(comp, Mapping):
             result[name] = copy.deepcopy(comp)
             continue
         for key, value in comp.items():
-            if key == "artefacts" and isinstance(value, Mapping) and isinstance(base.get("artefacts"), dict):
+            if key == "artefacts" and isinstance(value, Mapping) and isinstance(into.setdefault("artefacts", {}), dict):
                 for art_id, fields in value.items():
-                    current = base["artefacts"].get(art_id)
+                    current = into["artefacts"].get(art_id)
                     if isinstance(current, dict) and isinstance(fields, Mapping):
                         current.update(copy.deepcopy(dict(fields)))
                     else:
-                        base["artefacts"][art_id] = copy.deepcopy(fields)
+                        into["artefacts"][art_id] = copy.deepcopy(fields)
             else:
-                base[key] = copy.deepcopy(value)
+                into[key] = copy.deepcopy(value)
     return result
 
 

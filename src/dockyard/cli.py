@@ -246,16 +246,8 @@ def bootstrap(
                 err(f"bootstrap FAILED: bundle load exited {rc}")
                 return rc
             continue
-        cmd = playbook.command(
-            root,
-            inv.sources,
-            BOOTSTRAP_PLAYBOOK,
-            check=check,
-            diff=check,
-            tags=stage,
-            skip_tags=",".join(skip_phases) or None,
-            limit=limit,
-            extra_vars={"dockyard_vault_file": str(vault_file.resolve())},
+        cmd = _bootstrap_command(
+            root, inv, skip_phases, check=check, tags=stage, limit=limit, vault_file=vault_file
         )
         out(("plan" if check else "bootstrap") + ": " + " ".join(cmd))
         with tempfile.TemporaryDirectory(prefix="dockyard-phases-") as work:
@@ -287,6 +279,31 @@ def bootstrap(
     for line in result.lines(allow_partial):
         out(line)
     return seed_rc or result.exit_code(allow_partial)
+
+
+def _bootstrap_command(
+    root: Path,
+    inv: inventory.LoadedInventory,
+    skip_phases: dict[str, str],
+    *,
+    check: bool,
+    tags: str | None,
+    limit: str | None,
+    vault_file: Path | None = None,
+) -> list[str]:
+    """``ansible-playbook playbooks/bootstrap.yml`` for bootstrap and plan: check mode shows diffs;
+    the phases the inventory leaves out are skipped by tag."""
+    return playbook.command(
+        root,
+        inv.sources,
+        BOOTSTRAP_PLAYBOOK,
+        check=check,
+        diff=check,
+        tags=tags,
+        skip_tags=",".join(skip_phases) or None,
+        limit=limit,
+        extra_vars={"dockyard_vault_file": str(vault_file.resolve())} if vault_file else None,
+    )
 
 
 LOAD_STAGE = "<bundle load>"
@@ -327,16 +344,7 @@ def plan(root: Path, inventories: str | None, env: str, *, tags: str | None = No
     inv, _platform = load(root, inventories, env, writes=False)
     phases.check_limit(limit, inv.hosts, inv.groups)
     skip_phases = _skipped_phases(inv, [p.name for p in phases.phases(root)])
-    cmd = playbook.command(
-        root,
-        inv.sources,
-        BOOTSTRAP_PLAYBOOK,
-        check=True,
-        diff=True,
-        tags=tags,
-        skip_tags=",".join(skip_phases) or None,
-        limit=limit,
-    )
+    cmd = _bootstrap_command(root, inv, skip_phases, check=True, tags=tags, limit=limit)
     for name, reason in skip_phases.items():
         out(f"plan: phase {name} left out: dockyard_skip_phases: {reason}")
     proc = subprocess.run(

@@ -183,11 +183,13 @@ def free_port() -> int:
 
 @dataclass
 class Registry:
-    """Debian's docker-registry (distribution 2.8) on 127.0.0.1, plain HTTP, storage in ``root``."""
+    """Debian's docker-registry (distribution 2.8) on 127.0.0.1, storage in ``root``: plain HTTP, or
+    HTTPS with ``tls`` = (certificate, key)."""
 
     root: Path
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    tls: tuple[Path, Path] | None = None
 
     @property
     def address(self) -> str:
@@ -199,7 +201,9 @@ class Registry:
         config.write_text(
             "version: 0.1\nlog: {level: error}\n"
             f"storage: {{filesystem: {{rootdirectory: {self.root / 'data'}}}, delete: {{enabled: true}}}}\n"
-            f"http: {{addr: '{self.address}'}}\n"
+            f"http: {{addr: '{self.address}'"
+            + (f", tls: {{certificate: {self.tls[0]}, key: {self.tls[1]}}}" if self.tls else "")
+            + "}\n"
         )
         self.proc = subprocess.Popen(
             [REGISTRY_BINARY, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -258,12 +262,12 @@ class Published:
     ca_bundle: Path  # REQUESTS_CA_BUNDLE: the CA that issued the upstream's HTTPS certificate
 
 
-def bundled_artefacts() -> list[catalogue.Artefact]:
-    """Every artefact of the product catalogue a bundle can carry, for amd64 hosts."""
-    cat = catalogue.product()
+def bundled_artefacts(cat: dict[str, Any] | None = None) -> list[catalogue.Artefact]:
+    """Every artefact of a catalogue (default: the product's) a bundle can carry, for amd64 hosts."""
+    cat = cat if cat is not None else catalogue.product()
     found = []
     for name, comp in cat.items():
-        for art_id in comp["artefacts"]:
+        for art_id in comp.get("artefacts") or {}:
             art = catalogue.artefact(cat, name, art_id)
             if art.kind in catalogue.BUNDLED_KINDS and art.arch in (None, "amd64", "all"):
                 found.append(art)

@@ -36,9 +36,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from dockyard import pki
+from tests.standins.airgap_upstream import Registry
 from tests.standins.upstream import TestUpstream
 
-REGISTRY_BINARY = "/usr/bin/docker-registry"
 DOCKER_HUB = "registry-1.docker.io"  # where `docker.io/...` references are fetched from
 
 
@@ -130,40 +130,6 @@ def _certificate(layout: Layout, names: list[str]) -> tuple[Path, Path]:
     return cert, key
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_listening(port: int, what: str, proc: subprocess.Popen[bytes] | None = None) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{what} exited: {proc.stderr.read().decode() if proc.stderr else ''}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{what} did not start listening on 127.0.0.1:{port}")
-
-
-def _start_registry(layout: Layout, host: str, cert: Path, key: Path) -> tuple[int, subprocess.Popen[bytes]]:
-    port = _free_port()
-    home = layout.registries / host
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "config.yml"
-    config.write_text(
-        "version: 0.1\nlog: {level: error, accesslog: {disabled: true}}\n"
-        f"storage: {{filesystem: {{rootdirectory: {home / 'data'}}}}}\n"
-        f"http: {{addr: '127.0.0.1:{port}', tls: {{certificate: {cert}, key: {key}}}}}\n"
-    )
-    proc = subprocess.Popen([REGISTRY_BINARY, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _wait_listening(port, f"docker-registry for {host}", proc)
-    return port, proc
-
-
 # ----------------------------------------------------------------------------------- the proxy
 
 
@@ -236,12 +202,12 @@ def serve(layout: Layout) -> None:
     files = TestUpstream(layout.files, cert, key, vhost=True).start()
     files_port = int(files.base_url.rsplit(":", 1)[1])
     routes = dict.fromkeys(names["files"], files_port)
-    registries = []
+    registries: list[Registry] = []
     try:
         for host in names["registries"]:
-            port, proc = _start_registry(layout, host, cert, key)
-            routes[host] = port
-            registries.append(proc)
+            registry = Registry(layout.registries / host, tls=(cert, key)).start()
+            routes[host] = registry.port
+            registries.append(registry)
         proxy = _Proxy(routes, layout.hits)
         threading.Thread(target=proxy.serve_forever, name="fake-internet-proxy", daemon=True).start()
         layout.port_file.write_text(f"{proxy.server_address[1]}\n")
@@ -252,9 +218,8 @@ def serve(layout: Layout) -> None:
         proxy.shutdown()
     finally:
         files.stop()
-        for proc in registries:
-            proc.terminate()
-            proc.wait(timeout=10)
+        for registry in registries:
+            registry.stop()
         layout.pid_file.unlink(missing_ok=True)
 
 

@@ -24,7 +24,6 @@ what is missing, so a rerun prints ``nothing downloaded`` and leaves the manifes
 from __future__ import annotations
 
 import argparse
-import copy
 import hashlib
 import os
 import subprocess
@@ -37,7 +36,7 @@ import yaml
 
 from dockyard import catalogue
 from tests.standins import catalogue_standins, fake_internet
-from tests.standins.airgap_upstream import oci_image_layout, real_or_standin
+from tests.standins.airgap_upstream import bundled_artefacts, oci_image_layout, real_or_standin
 from tests.standins.built import Built
 
 INVOKE = str(Path(sys.executable).parent / "invoke")
@@ -77,18 +76,10 @@ def _say(text: str) -> None:
 
 
 def _merge(*layers: dict[str, Any]) -> dict[str, Any]:
-    """Catalogue overrides merged as catalogue.merged merges them (component, then artefact fields)."""
+    """Catalogue override layers combined into one, as the catalogue merges an override."""
     result: dict[str, Any] = {}
     for layer in layers:
-        for name, comp in layer.items():
-            into = result.setdefault(name, {})
-            for key, value in comp.items():
-                if key == "artefacts":
-                    arts = into.setdefault("artefacts", {})
-                    for art_id, fields in value.items():
-                        arts.setdefault(art_id, {}).update(copy.deepcopy(fields))
-                else:
-                    into[key] = copy.deepcopy(value)
+        catalogue.merge_over(result, layer)
     return result
 
 
@@ -100,16 +91,6 @@ def _stamp(root: Path, base_image: str) -> str:
             if f.is_file() and "__pycache__" not in f.parts:
                 digest.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
     return digest.hexdigest()
-
-
-def _bundled(cat: dict[str, Any]) -> list[catalogue.Artefact]:
-    found = []
-    for name, comp in cat.items():
-        for art_id in comp.get("artefacts") or {}:
-            art = catalogue.artefact(cat, name, art_id)
-            if art.kind in catalogue.BUNDLED_KINDS and art.arch in (None, "amd64", "all"):
-                found.append(art)
-    return found
 
 
 def _push(layout_dir: Path, ref: str, env: dict[str, str]) -> str:
@@ -130,7 +111,7 @@ def feed(root: Path, base_image: str, bundle: Path) -> int:
     platform_file = root / "inventories" / "platform" / "group_vars" / "all" / "versions.yml"
     site = (yaml.safe_load(platform_file.read_text()) or {}).get("dockyard_catalogue") or {}
     cat = catalogue.merged(_merge(site, LAB_PINS))
-    arts = _bundled(cat)
+    arts = bundled_artefacts(cat)
     files_hosts = sorted({fake_internet.file_host(a.url) for a in arts if a.kind != "image" and a.url})
     registry_hosts = sorted({fake_internet.registry_host(a.ref) for a in arts if a.kind == "image" and a.ref})
     stamp = _stamp(root, base_image)

@@ -21,6 +21,7 @@ import yaml
 
 from dockyard import catalogue, pki
 from dockyard.secrets import Vault
+from tests.molecule.runner import molecule_steps
 from tests.standins.gitlab.build import build
 from tests.standins.upstream import TestUpstream
 
@@ -47,21 +48,7 @@ class Lab:
     env: dict[str, str]
 
     def molecule(self, *steps: str) -> subprocess.CompletedProcess[str]:
-        proc = None
-        for step in steps:
-            proc = subprocess.run(
-                [str(Path(sys.executable).parent / "molecule"), step, "-s", "gitlab"],
-                cwd=ROOT,
-                env=self.env,
-                capture_output=True,
-                text=True,
-                check=False,
-                timeout=1200,
-            )
-            if proc.returncode != 0:
-                return proc
-        assert proc is not None
-        return proc
+        return molecule_steps("gitlab", steps, self.env)
 
     def overlay(self, version: str, extra: dict[str, dict[str, str]] | None = None) -> None:
         """Point the catalogue at the published stand-ins; ``version`` becomes the pin."""

@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
+from tests.molecule.runner import molecule_steps
 from tests.standins.harbor import trivy_db
 from tests.standins.harbor.build import build_installer
 from tests.standins.upstream import TestUpstream
@@ -115,21 +116,7 @@ class Lab:
     trivy: TrivyRegistry
 
     def molecule(self, *steps: str, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
-        proc = None
-        for step in steps:
-            proc = subprocess.run(
-                [str(Path(sys.executable).parent / "molecule"), step, "-s", "harbor", *extra],
-                cwd=ROOT,
-                env=self.env,
-                capture_output=True,
-                text=True,
-                check=False,
-                timeout=1200,
-            )
-            if proc.returncode != 0:
-                return proc
-        assert proc is not None
-        return proc
+        return molecule_steps("harbor", steps, self.env, extra)
 
     def publish(self, version: str) -> str:
         url = (catalogue.artefact(catalogue.product(), "harbor", ART).url or "").replace(PIN, version)
