@@ -246,9 +246,7 @@ def bootstrap(
                 err(f"bootstrap FAILED: bundle load exited {rc}")
                 return rc
             continue
-        cmd = _bootstrap_command(
-            root, inv, skip_phases, check=check, tags=stage, limit=limit, vault_file=vault_file
-        )
+        cmd = _bootstrap_command(root, inv, skip_phases, check=check, tags=stage, limit=limit, vault_file=vault_file)
         out(("plan" if check else "bootstrap") + ": " + " ".join(cmd))
         with tempfile.TemporaryDirectory(prefix="dockyard-phases-") as work:
             report = Path(work) / "phases.json"
