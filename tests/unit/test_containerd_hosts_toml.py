@@ -58,3 +58,29 @@ def test_air_gapped_the_fallback_server_is_the_mirror_never_upstream() -> None:
 def test_connected_the_fallback_server_is_upstream() -> None:
     parsed = _rendered(False)
     assert parsed["/etc/containerd/certs.d/docker.io/hosts.toml"]["server"] == "https://registry-1.docker.io"
+
+
+def test_the_internal_registries_trust_files_have_a_host_table_with_the_ca() -> None:
+    role = ROLE.parent / "internal_ca"
+    env = jinja2.Environment(  # noqa: S701 (YAML and TOML text, not HTML)
+        loader=jinja2.FileSystemLoader(role / "templates"), undefined=jinja2.StrictUndefined
+    )
+    context = {
+        "internal_ca_registries": ["harbor.example.test", MIRROR],
+        "internal_ca_containerd_host": True,
+        "internal_ca_docker_host": False,
+        "internal_ca_dockerd": {"stat": {"exists": False}},
+        "internal_ca_trust_file": "/usr/local/share/ca-certificates/dockyard-ca.crt",
+        "internal_ca_pki": {"ca_certificate": "-----BEGIN CERTIFICATE-----\n"},
+        "ansible_managed": "managed",
+    }
+    files = yaml.safe_load(env.get_template("trust-files.yml.j2").render(context))
+    assert [f["path"] for f in files] == [
+        "/etc/containerd/certs.d/harbor.example.test/hosts.toml",
+        f"/etc/containerd/certs.d/{MIRROR}/hosts.toml",
+    ]  # no Docker trust on a host without a Docker Engine
+    for f in files:
+        registry = f["path"].split("/")[-2]
+        doc = tomllib.loads(f["content"])
+        assert doc["host"] == {f"https://{registry}": {"ca": context["internal_ca_trust_file"]}}
+        assert doc["server"] == f"https://{registry}"
