@@ -252,7 +252,7 @@ def bootstrap(
             report = Path(work) / "phases.json"
             rc = playbook.run(cmd, root, {summary.REPORT_ENV: str(report)})
             ran, skipped = summary.read_phase_report(report)
-        result.phases.extend(ran)
+        result.add_phases(ran)
         for item in skipped:
             result.skip(item.phase, item.part, item.reason)
         if rc != 0:

@@ -60,6 +60,20 @@ class Summary:
         if item not in self.skipped:
             self.skipped.append(item)
 
+    def add_phases(self, runs: Iterable[PhaseRun]) -> None:
+        """Add one playbook run's phase times. A bootstrap with a bundle runs the playbook in stages
+        (the phases up to the mirror, then the rest), and each stage reports every phase, the ones its
+        tags left out with no hosts: per phase, the times add up and the hosts are the most any stage
+        ran it on, so each phase is listed once and "nothing to do" only when no stage had a host."""
+        for run in runs:
+            known = next((i for i, p in enumerate(self.phases) if p.name == run.name), None)
+            if known is None:
+                self.phases.append(run)
+                continue
+            old = self.phases[known]
+            hosts = None if old.hosts is None or run.hosts is None else max(old.hosts, run.hosts)
+            self.phases[known] = PhaseRun(run.name, old.seconds + run.seconds, hosts)
+
     @property
     def incomplete(self) -> bool:
         return bool(self.skipped)

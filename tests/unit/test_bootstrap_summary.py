@@ -86,6 +86,19 @@ def test_summary_lines_never_hold_values_and_say_what_was_not_done() -> None:
     assert done.exit_code(False) == 0 and "bootstrap COMPLETE: env dev" in done.lines(False)[-1]
 
 
+def test_a_staged_bootstrap_lists_each_phase_once_with_its_times_added() -> None:
+    s = summary.Summary("local")
+    # Stage 1 (up to the mirror, before the bundle load): the later phases report no hosts.
+    s.add_phases([summary.PhaseRun("common", 10.0, 6), summary.PhaseRun("mirror", 9.0, 1),
+                  summary.PhaseRun("tools", 0.0, 0), summary.PhaseRun("cni", 0.0, 0)])  # fmt: skip
+    s.add_phases([summary.PhaseRun("common", 0.5, 0), summary.PhaseRun("mirror", 0.5, 0),
+                  summary.PhaseRun("tools", 25.0, 3), summary.PhaseRun("cni", 0.0, 0)])  # fmt: skip
+    assert s.phases == [summary.PhaseRun("common", 10.5, 6), summary.PhaseRun("mirror", 9.5, 1),
+                        summary.PhaseRun("tools", 25.0, 3), summary.PhaseRun("cni", 0.0, 0)]  # fmt: skip
+    lines = [line for line in s.lines(allow_partial=True) if "nothing to do" in line]
+    assert [line.split()[0] for line in lines] == ["cni"]
+
+
 def test_install_mode_without_an_install_phase_is_not_done(tmp_path: Path) -> None:
     from dockyard.spec.validate import build  # noqa: PLC0415
 
