@@ -17,12 +17,17 @@ ROLE = Path(__file__).resolve().parents[2] / "roles" / "containerd"
 MIRROR = "mirror.example.test:5000"
 
 
+def _files(role: Path, template: str, context: dict[str, object]) -> list[dict[str, str]]:
+    """A role's dockyard_files list template, rendered as Ansible's template lookup does (trim_blocks)."""
+    env = jinja2.Environment(  # noqa: S701 (YAML and TOML text, not HTML)
+        loader=jinja2.FileSystemLoader(role / "templates"), undefined=jinja2.StrictUndefined, trim_blocks=True
+    )
+    return yaml.safe_load(env.get_template(template).render(context))
+
+
 def _rendered(airgap: bool) -> dict[str, dict[str, object]]:
     defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
-    env = jinja2.Environment(  # noqa: S701 (YAML and TOML text, not HTML)
-        loader=jinja2.FileSystemLoader(ROLE / "templates"), undefined=jinja2.StrictUndefined
-    )
-    context = {
+    context: dict[str, object] = {
         "containerd_mirrored_registries": defaults["containerd_mirrored_registries"],
         "containerd_config_path": defaults["containerd_config_path"],
         "containerd_ca_file": defaults["containerd_ca_file"],
@@ -30,8 +35,7 @@ def _rendered(airgap: bool) -> dict[str, dict[str, object]]:
         "dockyard_airgap": airgap,
         "ansible_managed": "managed",
     }
-    files = yaml.safe_load(env.get_template("mirror-hosts.yml.j2").render(context))
-    return {f["path"]: tomllib.loads(f["content"]) for f in files}
+    return {f["path"]: tomllib.loads(f["content"]) for f in _files(ROLE, "mirror-hosts.yml.j2", context)}
 
 
 @pytest.mark.parametrize("airgap", [True, False])
@@ -61,11 +65,7 @@ def test_connected_the_fallback_server_is_upstream() -> None:
 
 
 def test_the_internal_registries_trust_files_have_a_host_table_with_the_ca() -> None:
-    role = ROLE.parent / "internal_ca"
-    env = jinja2.Environment(  # noqa: S701 (YAML and TOML text, not HTML)
-        loader=jinja2.FileSystemLoader(role / "templates"), undefined=jinja2.StrictUndefined
-    )
-    context = {
+    context: dict[str, object] = {
         "internal_ca_registries": ["harbor.example.test", MIRROR],
         "internal_ca_containerd_host": True,
         "internal_ca_docker_host": False,
@@ -74,7 +74,7 @@ def test_the_internal_registries_trust_files_have_a_host_table_with_the_ca() -> 
         "internal_ca_pki": {"ca_certificate": "-----BEGIN CERTIFICATE-----\n"},
         "ansible_managed": "managed",
     }
-    files = yaml.safe_load(env.get_template("trust-files.yml.j2").render(context))
+    files = _files(ROLE.parent / "internal_ca", "trust-files.yml.j2", context)
     assert [f["path"] for f in files] == [
         "/etc/containerd/certs.d/harbor.example.test/hosts.toml",
         f"/etc/containerd/certs.d/{MIRROR}/hosts.toml",
