@@ -39,7 +39,9 @@ import datetime as dt
 import json
 import ssl
 import threading
+import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -48,23 +50,39 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
+from tests.fakes.kube_cluster import (
+    BUILTIN,
+    CONTROLLER,
+    CRD_PLURAL,
+    PROTOBUF,
+    Resource,
+    crd_resources,
+    default,
+    field_match,
+    from_protobuf,
+    job_completed,
+    label_match,
+    openapi_group_version,
+    openapi_root,
+    replica_set_for,
+    schema_errors,
+    status_for,
+)
+
 ARGO_GROUP, ARGO_VERSION = "argoproj.io", "v1alpha1"
 RBAC_GROUP, RBAC_VERSION = "rbac.authorization.k8s.io", "v1"
 SA_TOKEN_TYPE = "kubernetes.io/service-account-token"
-# plural -> (kind, namespaced, group, version)
-RESOURCES = {
-    "namespaces": ("Namespace", False, "", "v1"),
-    "nodes": ("Node", False, "", "v1"),
-    "secrets": ("Secret", True, "", "v1"),
-    "configmaps": ("ConfigMap", True, "", "v1"),
-    "serviceaccounts": ("ServiceAccount", True, "", "v1"),
-    "roles": ("Role", True, RBAC_GROUP, RBAC_VERSION),
-    "rolebindings": ("RoleBinding", True, RBAC_GROUP, RBAC_VERSION),
-    "applications": ("Application", True, ARGO_GROUP, ARGO_VERSION),
-    "appprojects": ("AppProject", True, ARGO_GROUP, ARGO_VERSION),
-    "applicationsets": ("ApplicationSet", True, ARGO_GROUP, ARGO_VERSION),
+# The Argo CD kinds as the double serves them when told their CRDs are installed (crds_installed):
+# validated against the reference CRD schemas (tests/crds.py). Kinds from CRDs a client creates are
+# validated against the schema in that CRD object (kube_cluster.schema_errors).
+ARGO_RESOURCES = {
+    "applications": Resource("Application", True, ARGO_GROUP, ARGO_VERSION),
+    "appprojects": Resource("AppProject", True, ARGO_GROUP, ARGO_VERSION),
+    "applicationsets": Resource("ApplicationSet", True, ARGO_GROUP, ARGO_VERSION),
 }
 APPLY_PATCH = "application/apply-patch+yaml"
+MERGE_PATCHES = ("application/merge-patch+json", "application/strategic-merge-patch+json")
+EVENTS_KEPT = 5000  # watch history; an older resourceVersion is 410 Gone, as etcd's compaction makes it
 
 
 @dataclass
@@ -102,6 +120,10 @@ class KubeAPI:
         self.requests: list[Recorded] = []
         self._objects: dict[tuple[str, str, str], _Stored] = {}  # (plural, namespace, name)
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # a watch waits on it for the next event
+        self._events: list[tuple[int, str, tuple[str, str, str], dict[str, Any]]] = []  # (rv, type, key, obj)
+        self.resources: dict[str, Resource] = {**BUILTIN, **(ARGO_RESOURCES if crds_installed else {})}
+        self.crd_schemas: dict[str, dict[str, Any]] = {}  # plural -> openAPIV3Schema, for kinds from CRD objects
         self._rv = 100
         for ns in ("default", "kube-system", *(("kube-public", "kube-node-lease") if tls else ())):
             self._objects[("namespaces", "", ns)] = _Stored(
@@ -109,6 +131,9 @@ class KubeAPI:
             )
         if state_file is not None and state_file.exists():
             self._load(state_file)
+        for key, stored in list(self._objects.items()):
+            if key[0] == CRD_PLURAL:
+                self._controllers(key, stored)  # serve the kinds of the CRDs it has kept
         self._server = ThreadingHTTPServer(bind, _handler(self))
         if tls is not None:
             self._server.socket = tls.context().wrap_socket(
@@ -138,7 +163,13 @@ class KubeAPI:
                 {
                     "apiVersion": "v1",
                     "kind": "Config",
-                    "clusters": [{"name": "double", "cluster": {"server": self.url}}],
+                    "clusters": [
+                        {
+                            "name": "double",
+                            "cluster": {"server": self.url}
+                            | ({"certificate-authority": str(self.tls.client_ca)} if self.tls else {}),
+                        }
+                    ],
                     "users": [{"name": "admin", "user": {"token": token or self.token}}],
                     "contexts": [{"name": "double", "context": {"cluster": "double", "user": "admin"}}],
                     "current-context": "double",
@@ -200,7 +231,7 @@ class KubeAPI:
             if not _allowed(who, method, self._route(parts) or ("", "", ""), parts):
                 return 403, _status(403, "Forbidden", f'User "{who.user}" cannot {method} {url.path}')
             code, payload = self._handle(method, url.path, parts, query=query, headers=headers, body=body)
-            if code < 300 and method in ("PATCH", "DELETE") and self.state_file is not None:
+            if code < 300 and method in ("POST", "PUT", "PATCH", "DELETE") and self.state_file is not None:
                 with self._lock:
                     self._save(self.state_file)
             return code, payload
@@ -248,7 +279,7 @@ class KubeAPI:
         query: dict[str, list[str]],
         headers: dict[str, str],
         body: bytes,
-    ) -> tuple[int, dict[str, Any]]:
+    ) -> tuple[int, Any]:
         url = urlsplit(path)
         if method == "GET" and url.path in ("/version", "/version/"):
             return 200, {
@@ -262,108 +293,183 @@ class KubeAPI:
                 "compiler": "gc",
                 "platform": "linux/amd64",
             }
-        if (method == "GET" and parts in (["api"], ["apis"])) or (
-            method == "GET"
-            and parts in (["api", "v1"], ["apis", ARGO_GROUP, ARGO_VERSION], ["apis", RBAC_GROUP, RBAC_VERSION])
+        if method == "GET" and parts[:2] == ["openapi", "v3"]:
+            with self._lock:
+                doc = (
+                    openapi_root(self.resources)
+                    if len(parts) == 2
+                    else openapi_group_version(self.resources, "/".join(parts[2:]))
+                )
+            return (200, doc) if doc else (404, _status(404, "NotFound", f"no OpenAPI document at {url.path}"))
+        if method == "GET" and (
+            parts in (["api"], ["apis"], ["api", "v1"]) or (len(parts) == 3 and parts[0] == "apis")
         ):
-            return self._discovery(parts)
+            with self._lock:
+                found = self._discovery(parts)
+            if found is not None:
+                return found
         route = self._route(parts)
         if route is None:
             return 404, _status(404, "NotFound", f"the server could not find the requested resource ({url.path})")
         plural, namespace, name = route
+        if method == "GET" and not name and query.get("watch", [""])[0] in ("true", "1"):
+            return 200, _Watch(
+                plural,
+                namespace,
+                query.get("labelSelector", [""])[0],
+                query.get("fieldSelector", [""])[0],
+                query.get("resourceVersion", [""])[0],
+                float(query.get("timeoutSeconds", ["300"])[0]),
+            )
         with self._lock:
             if method == "GET" and name:
                 return self._get(plural, namespace, name)
             if method == "GET":
-                return self._list(plural, namespace, query.get("labelSelector", [""])[0])
+                return self._list(
+                    plural, namespace, query.get("labelSelector", [""])[0], query.get("fieldSelector", [""])[0]
+                )
+            content_type = headers.get("content-type", "").split(";", maxsplit=1)[0].strip()
+            if method == "PATCH" and name and content_type == APPLY_PATCH:
+                return self._apply(plural, namespace, name, body=body, query=query)
+            if method == "PATCH" and name and content_type in MERGE_PATCHES:
+                return self._write(
+                    plural, namespace, name, body=body, query=query, how="merge", content_type=content_type
+                )
             if method == "PATCH" and name:
-                return self._apply(
-                    plural, namespace, name, content_type=headers.get("content-type", ""), body=body, query=query
+                return 415, _status(415, "UnsupportedMediaType", f"this test double does not do {content_type} patches")
+            if method == "PUT" and name:
+                return self._write(
+                    plural, namespace, name, body=body, query=query, how="replace", content_type=content_type
+                )
+            if method == "POST" and not name:
+                return self._write(
+                    plural, namespace, "", body=body, query=query, how="create", content_type=content_type
                 )
             if method == "DELETE" and name:
                 return self._delete(plural, namespace, name, query)
         return 405, _status(405, "MethodNotAllowed", f"{method} is not supported by this test double")
 
-    def _discovery(self, parts: list[str]) -> tuple[int, dict[str, Any]]:
+    def _discovery(self, parts: list[str]) -> tuple[int, dict[str, Any]] | None:
         if parts == ["api"]:
             return 200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}
-        rbac = {"groupVersion": f"{RBAC_GROUP}/{RBAC_VERSION}", "version": RBAC_VERSION}
-        groups = [{"name": RBAC_GROUP, "versions": [rbac], "preferredVersion": rbac}]
-        if self.crds_installed:
-            gv = {"groupVersion": f"{ARGO_GROUP}/{ARGO_VERSION}", "version": ARGO_VERSION}
-            groups.append({"name": ARGO_GROUP, "versions": [gv], "preferredVersion": gv})
+        versions: dict[str, list[str]] = {}
+        for r in self.resources.values():
+            if r.group and r.version not in versions.setdefault(r.group, []):
+                versions[r.group].append(r.version)
         if parts == ["apis"]:
+            groups = []
+            for group, vs in sorted(versions.items()):
+                listed = [{"groupVersion": f"{group}/{v}", "version": v} for v in vs]
+                groups.append({"name": group, "versions": listed, "preferredVersion": listed[0]})
             return 200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
-        group = "" if parts == ["api", "v1"] else RBAC_GROUP if parts[1:2] == [RBAC_GROUP] else ARGO_GROUP
-        if group == ARGO_GROUP and not self.crds_installed:
-            return 404, _status(404, "NotFound", "the server could not find the requested resource")
-        resources = [
-            {
-                "name": plural,
-                "singularName": kind.lower(),
-                "namespaced": namespaced,
-                "kind": kind,
-                "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
-            }
-            for plural, (kind, namespaced, g, _v) in RESOURCES.items()
-            if g == group
-        ]
-        version = "v1" if not group else f"{group}/{RBAC_VERSION if group == RBAC_GROUP else ARGO_VERSION}"
-        return 200, {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": version, "resources": resources}
+        group, version = ("", "v1") if parts == ["api", "v1"] else (parts[1], parts[2])
+        if group and version not in versions.get(group, []):
+            return None
+        resources = []
+        for plural, r in sorted(self.resources.items()):
+            if (r.group, r.version) != (group, version):
+                continue
+            verbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+            resources.append(
+                {
+                    "name": plural,
+                    "singularName": r.kind.lower(),
+                    "namespaced": r.namespaced,
+                    "kind": r.kind,
+                    "verbs": verbs,
+                }
+            )
+            if plural in STATUS_SUBRESOURCE:
+                resources.append(
+                    {"name": f"{plural}/status", "singularName": "", "namespaced": r.namespaced, "kind": r.kind,
+                     "verbs": ["get", "patch", "update"]}
+                )  # fmt: skip
+        gv = f"{group}/{version}" if group else version
+        return 200, {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}
 
     def _route(self, parts: list[str]) -> tuple[str, str, str] | None:
         if parts[:2] == ["api", "v1"]:
-            rest = parts[2:]
-            group = ""
-        elif parts[:3] == ["apis", ARGO_GROUP, ARGO_VERSION] and self.crds_installed:
-            rest = parts[3:]
-            group = ARGO_GROUP
-        elif parts[:3] == ["apis", RBAC_GROUP, RBAC_VERSION]:
-            rest = parts[3:]
-            group = RBAC_GROUP
+            rest, group, version = parts[2:], "", "v1"
+        elif parts[:1] == ["apis"] and len(parts) >= 3:
+            rest, group, version = parts[3:], parts[1], parts[2]
         else:
             return None
         namespace = ""
         if len(rest) >= 3 and rest[0] == "namespaces":
             namespace, rest = rest[1], rest[2:]
-        if not rest or rest[0] not in RESOURCES or RESOURCES[rest[0]][2] != group or len(rest) > 2:
+        r = self.resources.get(rest[0]) if rest else None
+        if r is None or (r.group, r.version) != (group, version) or len(rest) > 2:
             return None
         plural = rest[0]
-        if RESOURCES[plural][1] != bool(namespace) and not (plural == "namespaces" and not namespace):
-            return None
+        if (namespace and not r.namespaced) or (r.namespaced and not namespace and len(rest) == 2):
+            return None  # a namespaced kind without a namespace: only a list across all namespaces
         return plural, namespace, rest[1] if len(rest) == 2 else ""
 
     def _get(self, plural: str, namespace: str, name: str) -> tuple[int, dict[str, Any]]:
         stored = self._objects.get((plural, namespace, name))
         if stored is None:
-            return 404, _status(404, "NotFound", f'{plural} "{name}" not found')
+            return 404, _status(404, "NotFound", f'{plural} "{name}" not found', plural, name)
         return 200, copy.deepcopy(stored.obj)
 
-    def _list(self, plural: str, namespace: str, label_selector: str) -> tuple[int, dict[str, Any]]:
-        wanted = dict(term.split("=", 1) for term in label_selector.split(",") if term)
-        kind, _namespaced, group, version = RESOURCES[plural]
-        items = [
-            copy.deepcopy(s.obj)
+    def _matching(self, plural: str, namespace: str, labels: str, fields: str) -> list[dict[str, Any]]:
+        r = self.resources[plural]
+        return [
+            s.obj
             for (p, ns, _name), s in sorted(self._objects.items())
             if p == plural
-            and ns == namespace
-            and all((s.obj["metadata"].get("labels") or {}).get(k) == v for k, v in wanted.items())
+            and (ns == namespace or (r.namespaced and not namespace))
+            and label_match(labels, s.obj["metadata"].get("labels") or {})
+            and field_match(fields, s.obj)
         ]
-        api_version = f"{group}/{version}" if group else version
+
+    def _list(self, plural: str, namespace: str, labels: str, fields: str = "") -> tuple[int, dict[str, Any]]:
+        try:
+            items = copy.deepcopy(self._matching(plural, namespace, labels, fields))
+        except ValueError as exc:
+            return 400, _status(400, "BadRequest", str(exc))
+        r = self.resources[plural]
         return 200, {
-            "apiVersion": api_version,
-            "kind": f"{kind}List",
+            "apiVersion": r.api_version,
+            "kind": f"{r.kind}List",
             "metadata": {"resourceVersion": str(self._rv)},
             "items": items,
         }
 
+    def _check_body(
+        self, plural: str, namespace: str, name: str, body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]] | None:
+        """What the API server refuses before it stores anything: a body that does not match the URL,
+        a missing namespace, bad Secret data, a custom resource its schema does not allow."""
+        r = self.resources[plural]
+        meta = body.get("metadata") or {}
+        if body.get("kind") != r.kind or body.get("apiVersion") != r.api_version or meta.get("name") != name:
+            return 400, _status(400, "BadRequest", "kind, apiVersion or name of the body do not match the URL")
+        if (meta.get("namespace") or namespace) != namespace:
+            return 400, _status(400, "BadRequest", "the namespace of the body does not match the URL")
+        if namespace and ("namespaces", "", namespace) not in self._objects:
+            return 404, _status(404, "NotFound", f'namespaces "{namespace}" not found', "namespaces", namespace)
+        if r.kind == "Secret" and (problem := _fold_string_data(body)):
+            return 422, _status(422, "Invalid", problem)
+        if plural in self.crd_schemas:
+            errors = schema_errors(body, self.crd_schemas[plural])
+            if errors:
+                return 422, _status(422, "Invalid", f'{r.kind} "{name}" is invalid: ' + "; ".join(errors))
+        elif r.group == ARGO_GROUP:
+            from tests import crds  # noqa: PLC0415 (jsonschema: only where the double runs with crds_installed)
+
+            errors = crds.errors(body)
+            if errors:
+                return 422, _status(422, "Invalid", "; ".join(errors))
+        if plural == CRD_PLURAL:
+            for new_plural, (res, _schema) in crd_resources(body).items():
+                known = self.resources.get(new_plural)
+                if known is not None and (known.group, known.kind) != (res.group, res.kind):
+                    return 422, _status(422, "Invalid", f"spec.names.plural: {new_plural} is served already")
+        return None
+
     def _apply(
-        self, plural: str, namespace: str, name: str, *, content_type: str, body: bytes, query: dict[str, list[str]]
+        self, plural: str, namespace: str, name: str, *, body: bytes, query: dict[str, list[str]]
     ) -> tuple[int, dict[str, Any]]:
-        if content_type.split(";", maxsplit=1)[0].strip() != APPLY_PATCH:
-            return 415, _status(
-                415, "UnsupportedMediaType", f"this test double only does server-side apply, not {content_type}"
-            )
         manager = query.get("fieldManager", [""])[0]
         if not manager:
             return 422, _status(422, "Invalid", "fieldManager is required for apply requests")
@@ -373,38 +479,14 @@ class KubeAPI:
             applied = yaml.safe_load(body)
         except yaml.YAMLError as exc:
             return 400, _status(400, "BadRequest", f"not YAML: {exc}")
-        kind, _namespaced, group, version = RESOURCES[plural]
-        api_version = f"{group}/{version}" if group else version
-        meta = applied.get("metadata") or {}
-        if applied.get("kind") != kind or applied.get("apiVersion") != api_version or meta.get("name") != name:
-            return 400, _status(400, "BadRequest", "kind, apiVersion or name of the body do not match the URL")
-        if namespace and ("namespaces", "", namespace) not in self._objects:
-            return 404, _status(404, "NotFound", f'namespaces "{namespace}" not found')
-        if kind == "Secret":
-            problem = _fold_string_data(applied)
-            if problem:
-                return 422, _status(422, "Invalid", problem)
-        if group == ARGO_GROUP:
-            from tests import crds  # noqa: PLC0415 (jsonschema: not on the test hosts, which serve no Argo CD kinds)
-
-            errors = crds.errors(applied)
-            if errors:
-                return 422, _status(422, "Invalid", "; ".join(errors))
+        if not isinstance(applied, dict):
+            return 400, _status(400, "BadRequest", "the body is not an object")
+        if refused := self._check_body(plural, namespace, name, applied):
+            return refused
+        r = self.resources[plural]
         key = (plural, namespace, name)
         existing = self._objects.get(key)
-        stored = (
-            copy.deepcopy(existing)
-            if existing
-            else _Stored(
-                self._new_meta(
-                    {
-                        "apiVersion": api_version,
-                        "kind": kind,
-                        "metadata": {"name": name, "namespace": namespace} if namespace else {"name": name},
-                    }
-                )
-            )
-        )
+        stored = copy.deepcopy(existing) if existing else _Stored(self._new_meta(_skeleton(r, namespace, name)))
         if not force:
             conflict = _conflict(stored, manager, applied)
             if conflict:
@@ -418,28 +500,182 @@ class KubeAPI:
                     stored.applied[other] = _without(config, mine)
         stored.applied.pop(manager, None)
         stored.applied[manager] = applied
+        return self._store(key, stored, existing, dry_run=dry_run)
+
+    def _write(
+        self,
+        plural: str,
+        namespace: str,
+        name: str,
+        *,
+        body: bytes,
+        query: dict[str, list[str]],
+        how: str,
+        content_type: str = "application/json",
+    ) -> tuple[int, dict[str, Any]]:
+        """create (POST), replace (PUT) and JSON merge patch (also for strategic merge patches: this
+        double merges lists atomically, as a merge patch does)."""
+        try:
+            sent = from_protobuf(body) if content_type == PROTOBUF else json.loads(body or b"{}")
+        except (ValueError, IndexError) as exc:  # json.JSONDecodeError is a ValueError
+            return 415 if content_type == PROTOBUF else 400, _status(400, "BadRequest", f"cannot read the body: {exc}")
+        if not isinstance(sent, dict):
+            return 400, _status(400, "BadRequest", "the body is not an object")
+        manager = query.get("fieldManager", [""])[0] or "before-first-apply"
+        dry_run = "All" in query.get("dryRun", [])
+        r = self.resources[plural]
+        if how == "create":
+            meta = sent.setdefault("metadata", {})
+            if not meta.get("name") and meta.get("generateName"):
+                meta["name"] = f"{meta['generateName']}{uuid.uuid4().hex[:5]}"
+            name = str(meta.get("name", ""))
+            if not name:
+                return 422, _status(422, "Invalid", "metadata.name: Required value")
+        key = (plural, namespace, name)
+        existing = self._objects.get(key)
+        if how == "create" and existing is not None:
+            return 409, _status(409, "AlreadyExists", f'{plural} "{name}" already exists', plural, name)
+        if how != "create" and existing is None:
+            return 404, _status(404, "NotFound", f'{plural} "{name}" not found', plural, name)
+        if how == "merge":
+            assert existing is not None
+            current = {k: v for k, v in existing.obj.items() if k != "status"}
+            current["metadata"] = {
+                k: v for k, v in current["metadata"].items() if k not in SERVER_META and k != "managedFields"
+            }
+            sent = _merge_patch(current, sent)
+        wanted_rv = (sent.get("metadata") or {}).get("resourceVersion")
+        if how == "replace" and wanted_rv and existing and wanted_rv != existing.obj["metadata"]["resourceVersion"]:
+            return 409, _status(
+                409, "Conflict", f'Operation cannot be fulfilled on {plural} "{name}": the object has been modified'
+            )
+        sent.setdefault("apiVersion", r.api_version)
+        sent.setdefault("kind", r.kind)
+        sent.setdefault("metadata", {})
+        if namespace:
+            sent["metadata"]["namespace"] = namespace
+        if refused := self._check_body(plural, namespace, name, sent):
+            return refused
+        for k in (*SERVER_META, "managedFields"):
+            sent["metadata"].pop(k, None)
+        sent.pop("status", None)
+        stored = copy.deepcopy(existing) if existing else _Stored(self._new_meta(_skeleton(r, namespace, name)))
+        stored.applied = {m: c for m, c in stored.applied.items() if m == CONTROLLER}  # the object is what was sent
+        stored.applied = {manager: sent, **stored.applied}
+        return self._store(key, stored, existing, dry_run=dry_run)
+
+    def _store(
+        self, key: tuple[str, str, str], stored: _Stored, existing: _Stored | None, *, dry_run: bool
+    ) -> tuple[int, dict[str, Any]]:
+        """Rebuild, store, record the event, then let the made-up controllers react."""
         changed = self._rebuild(stored, dry_run=dry_run)
-        if not dry_run:
-            if changed or existing is None:
-                self._rv += 1
-                stored.obj["metadata"]["resourceVersion"] = str(self._rv)
-            self._objects[key] = stored
-            self._token_controller(stored)
-        return (201 if existing is None else 200), copy.deepcopy(stored.obj)
+        if dry_run:
+            return (201 if existing is None else 200), copy.deepcopy(stored.obj)
+        if changed or existing is None:
+            self._rv += 1
+            stored.obj["metadata"]["resourceVersion"] = str(self._rv)
+        self._objects[key] = stored
+        if changed or existing is None:
+            self._event("ADDED" if existing is None else "MODIFIED", key, stored.obj)
+        self._token_controller(stored)
+        answer = copy.deepcopy(stored.obj)
+        self._controllers(key, stored)
+        return (201 if existing is None else 200), answer
 
     def _delete(
         self, plural: str, namespace: str, name: str, query: dict[str, list[str]]
     ) -> tuple[int, dict[str, Any]]:
-        stored = self._objects.get((plural, namespace, name))
+        key = (plural, namespace, name)
+        stored = self._objects.get(key)
         if stored is None:
-            return 404, _status(404, "NotFound", f'{plural} "{name}" not found')
+            return 404, _status(404, "NotFound", f'{plural} "{name}" not found', plural, name)
         if "All" in query.get("dryRun", []):
             return 200, copy.deepcopy(stored.obj)
         if stored.obj["metadata"].get("finalizers"):
             stored.obj["metadata"].setdefault("deletionTimestamp", _now())
             return 200, copy.deepcopy(stored.obj)
-        del self._objects[(plural, namespace, name)]
+        del self._objects[key]
+        self._rv += 1
+        self._event("DELETED", key, stored.obj)
+        uid = stored.obj["metadata"].get("uid")
+        for other_key, other in list(self._objects.items()):  # the garbage collector: what it owned goes too
+            if any(o.get("uid") == uid for o in other.obj["metadata"].get("ownerReferences") or []):
+                self._delete(*other_key, {})
+        if plural == CRD_PLURAL:
+            for gone in crd_resources(stored.obj):
+                self.resources.pop(gone, None)
+                self.crd_schemas.pop(gone, None)
         return 200, _status(200, "Success", "deleted")
+
+    # ------------------------------------------------------------------ the made-up cluster
+    def _controllers(self, key: tuple[str, str, str], stored: _Stored) -> None:
+        plural, namespace, _name = key
+        obj = stored.obj
+        if plural == CRD_PLURAL:
+            for new_plural, (resource, schema) in crd_resources(obj).items():
+                self.resources[new_plural] = resource
+                self.crd_schemas[new_plural] = schema
+        if plural == "deployments":
+            rs = replica_set_for(obj)
+            rs_key = ("replicasets", namespace, rs["metadata"]["name"])
+            existing = self._objects.get(rs_key)
+            rs_stored = (
+                copy.deepcopy(existing)
+                if existing
+                else _Stored(self._new_meta(_skeleton(self.resources["replicasets"], namespace, rs_key[2])))
+            )
+            rs_stored.applied[CONTROLLER] = {**rs, "status": rs_stored.applied.get(CONTROLLER, {}).get("status")}
+            if existing is None or rs_stored.applied != existing.applied:
+                self._store(rs_key, rs_stored, existing, dry_run=False)
+        status = job_completed(obj) if obj.get("kind") == "Job" else status_for(obj, self._count("nodes"))
+        if status is not None and stored.applied.get(CONTROLLER, {}).get("status") != status:
+            stored.applied.setdefault(CONTROLLER, {})["status"] = status
+            if self._rebuild(stored):
+                self._rv += 1
+                stored.obj["metadata"]["resourceVersion"] = str(self._rv)
+                self._event("MODIFIED", key, stored.obj)
+
+    def _count(self, plural: str) -> int:
+        return sum(1 for k in self._objects if k[0] == plural)
+
+    def _event(self, kind: str, key: tuple[str, str, str], obj: dict[str, Any]) -> None:
+        self._events.append((self._rv, kind, key, copy.deepcopy(obj)))
+        del self._events[:-EVENTS_KEPT]
+        self._changed.notify_all()
+
+    def watch(self, w: _Watch) -> Iterator[dict[str, Any]]:
+        """The events a watch from ``w.resource_version`` sees, until its timeout (the caller streams them)."""
+        deadline = time.monotonic() + w.timeout
+        with self._lock:
+            if w.resource_version in ("", "0"):  # a watch without a version starts with what exists
+                after = self._rv
+                for obj in self._matching(w.plural, w.namespace, w.labels, w.fields):
+                    yield {"type": "ADDED", "object": copy.deepcopy(obj)}
+            else:
+                after = int(w.resource_version)
+                if self._events and after < self._events[0][0] - 1:
+                    yield {"type": "ERROR", "object": _status(410, "Expired", f"too old resource version: {after}")}
+                    return
+        while True:
+            with self._lock:
+                fresh = [e for e in self._events if e[0] > after]
+                if not fresh:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return
+                    self._changed.wait(min(left, 5))
+                    continue
+                after = fresh[-1][0]
+                r = self.resources.get(w.plural)
+                wanted = [
+                    {"type": kind, "object": obj}
+                    for _rv, kind, (p, ns, _n), obj in fresh
+                    if p == w.plural
+                    and (ns == w.namespace or (r is not None and r.namespaced and not w.namespace))
+                    and label_match(w.labels, obj["metadata"].get("labels") or {})
+                    and field_match(w.fields, obj)
+                ]
+            yield from wanted
 
     # ------------------------------------------------------------------ helpers
     def _token_controller(self, stored: _Stored) -> None:
@@ -473,14 +709,11 @@ class KubeAPI:
 
     def _rebuild(self, stored: _Stored, *, dry_run: bool = False) -> bool:
         """Recompute the object from every manager's applied configuration; True when it changed."""
-        server_meta = {
-            k: v
-            for k, v in stored.obj["metadata"].items()
-            if k in ("uid", "creationTimestamp", "resourceVersion", "generation", "deletionTimestamp")
-        }
+        server_meta = {k: v for k, v in stored.obj["metadata"].items() if k in SERVER_META}
         merged: dict[str, Any] = {}
         for applied in stored.applied.values():
             merged = _merge(merged, applied)
+        default(merged)
         merged.setdefault("metadata", {}).update(server_meta)
         if merged.get("kind") == "Secret":
             merged.setdefault("type", "Opaque")
@@ -616,15 +849,53 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _status(code: int, reason: str, message: str) -> dict[str, Any]:
-    return {
+def _status(code: int, reason: str, message: str, kind: str = "", name: str = "") -> dict[str, Any]:
+    status = {
         "kind": "Status",
         "apiVersion": "v1",
+        "metadata": {},
         "status": "Success" if code < 400 else "Failure",
         "message": message,
         "reason": reason,
         "code": code,
     }
+    if kind:
+        status["details"] = {"name": name, "kind": kind}
+    return status
+
+
+SERVER_META = ("uid", "creationTimestamp", "resourceVersion", "generation", "deletionTimestamp")
+STATUS_SUBRESOURCE = frozenset({"deployments", "statefulsets", "daemonsets", "replicasets", "jobs", "nodes"})
+
+
+@dataclass(frozen=True)
+class _Watch:
+    """A watch request: the handler streams :meth:`KubeAPI.watch` as one JSON event per chunk."""
+
+    plural: str
+    namespace: str
+    labels: str
+    fields: str
+    resource_version: str
+    timeout: float
+
+
+def _skeleton(r: Resource, namespace: str, name: str) -> dict[str, Any]:
+    meta = {"name": name, "namespace": namespace} if namespace else {"name": name}
+    return {"apiVersion": r.api_version, "kind": r.kind, "metadata": meta}
+
+
+def _merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch: null deletes, objects merge, everything else replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for k, v in patch.items():
+        if v is None:
+            result.pop(k, None)
+        else:
+            result[k] = _merge_patch(result.get(k), v)
+    return result
 
 
 def _handler(api: KubeAPI) -> type[BaseHTTPRequestHandler]:
@@ -662,6 +933,9 @@ def _handler(api: KubeAPI) -> type[BaseHTTPRequestHandler]:
                 if client
                 else api.handle(self.command, self.path, headers, body)
             )
+            if isinstance(payload, _Watch):
+                self._stream(payload)
+                return
             text = isinstance(payload, str)
             data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
             self.send_response(code)
@@ -669,6 +943,20 @@ def _handler(api: KubeAPI) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+
+        def _stream(self, w: _Watch) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            try:
+                for event in api.watch(w):
+                    line = json.dumps(event).encode() + b"\n"
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+                    self.wfile.flush()
+                self.wfile.write(b"0\r\n\r\n")
+            except (ConnectionError, ssl.SSLError, TimeoutError):
+                self.close_connection = True
 
         do_GET = do_PATCH = do_DELETE = do_POST = do_PUT = _serve
 

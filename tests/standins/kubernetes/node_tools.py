@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.fakes import kube_api
+from tests.fakes import kube_api, kube_cluster
 from tests.standins import standin_lib
 from tests.standins.built import Built
 from tests.standins.tarballs import build_tarball
@@ -63,6 +63,7 @@ def build_kubelet(out_path: Path, version: str) -> Built:
         "tests/__init__.py": b"",
         "tests/fakes/__init__.py": b"",
         "tests/fakes/kube_api.py": Path(kube_api.__file__).read_bytes(),
+        "tests/fakes/kube_cluster.py": Path(kube_cluster.__file__).read_bytes(),
         **{f"yaml/{p.name}": p.read_bytes() for p in sorted(Path(yaml.__file__).parent.glob("*.py"))},
     }
     return zipapp(out_path, (HERE / "kubelet_main.py").read_text().replace("__VERSION__", version), extra)
