@@ -1,5 +1,6 @@
-"""Callback plugin: time per phase and the items phases report as skipped, for the closing
-summary of ``invoke bootstrap`` (dockyard.summary). Writes only when $DOCKYARD_PHASE_REPORT is set."""
+"""Callback plugin: time per phase, the items phases report as skipped and the phases that ask to run
+again after seed, for ``invoke bootstrap`` and its closing summary (dockyard.summary).
+Writes only when $DOCKYARD_PHASE_REPORT is set."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ short_description: record each phase's time and skipped parts for Dockyard's boo
 description:
   - Active only when the environment variable DOCKYARD_PHASE_REPORT names a file to write.
   - Phases report parts they did not do with set_stats data dockyard_skipped (list of phase, part, reason).
+  - Phases ask invoke bootstrap to run them again after seed with set_stats data dockyard_after_seed
+    (list of phase, objects waiting on seed's credentials).
 """
 
 

@@ -33,4 +33,11 @@ options:
 RETURN = r"""
 skipped_reason: {description: Why nothing was done (empty when the phase ran)., type: str, returned: always}
 messages: {description: What was done or would be done., type: list, elements: str, returned: always}
+waiting_on_seed:
+  description:
+    - Objects kept as they are because credentials invoke seed stores (GitLab deploy keys, Harbor robot
+      secrets) are not in the vault yet; in check mode, the ones that would be kept. 0 when none, or skipped.
+    - The role then asks invoke bootstrap, with set_stats dockyard_after_seed, to run the phase again after seed.
+  type: int
+  returned: always
 """

@@ -237,6 +237,7 @@ def bootstrap(
             out(f"vault: generated {', '.join(created)} in {vault_file}")
     names = [p.name for p in known]
     selected = [p.name for p in known if not wanted_tags or p.tags & set(wanted_tags)]
+    after_seed: dict[str, int] = {}  # phases that ask to run again after seed -> objects waiting on it
     for stage in _stages(names, selected, tags, bool(bundle) and not check):
         if stage == LOAD_STAGE:
             from dockyard.mirror import load as mirror_load  # noqa: PLC0415
@@ -248,19 +249,14 @@ def bootstrap(
             continue
         cmd = _bootstrap_command(root, inv, skip_phases, check=check, tags=stage, limit=limit, vault_file=vault_file)
         out(("plan" if check else "bootstrap") + ": " + " ".join(cmd))
-        with tempfile.TemporaryDirectory(prefix="dockyard-phases-") as work:
-            report = Path(work) / "phases.json"
-            rc = playbook.run(cmd, root, {summary.REPORT_ENV: str(report)})
-            ran, skipped = summary.read_phase_report(report)
-        result.add_phases(ran)
-        for item in skipped:
-            result.skip(item.phase, item.part, item.reason)
+        rc, asked = _run_playbook(cmd, root, result)
+        after_seed.update(asked)
         if rc != 0:
             err(f"bootstrap FAILED: ansible-playbook exited {rc}")
             return rc
     for item in summary.unplanned_parts(platform, [p.name for p in known], root) if not wanted_tags else []:
         result.skip(item.phase, item.part, item.reason)  # a --tags run asked for less on purpose
-    seed_rc = 0
+    seed_rc, seeded = 0, False
     if check:
         out("seed: skipped: check mode changes nothing (invoke seed --dry-run shows the seed plan)")
     elif "seed" in skip_phases:
@@ -271,12 +267,52 @@ def bootstrap(
         started = time.monotonic()
         seed_rc = seed_after_bootstrap(root, inv, platform, summary=result)
         result.phases.append(summary.PhaseRun("seed", time.monotonic() - started, None))
+        seeded = seed_rc == 0
     else:
         result.not_selected.append("seed")
+    if seeded and after_seed:  # a site's first bootstrap: seed has now stored what those phases waited on
+        again = {
+            phase: _bootstrap_command(
+                root, inv, skip_phases, check=False, tags=phase, limit=limit, vault_file=vault_file
+            )
+            for phase in after_seed
+        }
+        if (rc := _apply_after_seed(root, after_seed, again, result)) != 0:
+            return rc
     _describe_platform(root, inv, platform, result)
     for line in result.lines(allow_partial):
         out(line)
     return seed_rc or result.exit_code(allow_partial)
+
+
+def _run_playbook(cmd: list[str], root: Path, result: summary.Summary) -> tuple[int, dict[str, int]]:
+    """One ansible-playbook run of a bootstrap: its phase times and skipped parts go to the summary;
+    returns its exit code and the phases that ask to run again after seed."""
+    with tempfile.TemporaryDirectory(prefix="dockyard-phases-") as work:
+        path = Path(work) / "phases.json"
+        rc = playbook.run(cmd, root, {summary.REPORT_ENV: str(path)})
+        report = summary.read_phase_report(path)
+    result.add_phases(report.runs)
+    for item in report.skipped:
+        result.skip(item.phase, item.part, item.reason)
+    return rc, report.after_seed
+
+
+def _apply_after_seed(
+    root: Path, asked: dict[str, int], commands: dict[str, list[str]], result: summary.Summary
+) -> int:
+    """Run each phase that asked for it once more (``--tags <phase>``), now that seed has stored the
+    credentials its objects waited on: then the next bootstrap has nothing left to change."""
+    for phase, objects in asked.items():
+        out(f"{phase}: applying again after seed: {objects} object(s) waited on seed's credentials")
+        out("bootstrap: " + " ".join(commands[phase]))
+        rc, still = _run_playbook(commands[phase], root, result)
+        if rc != 0:
+            err(f"bootstrap FAILED: ansible-playbook exited {rc} ({phase} applied again after seed)")
+            return rc
+        if phase in still:
+            out(f"{phase}: {still[phase]} object(s) still wait on credentials seed did not store (see seed above)")
+    return 0
 
 
 def _bootstrap_command(

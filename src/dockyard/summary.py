@@ -8,6 +8,9 @@ How parts feed it:
 * a phase that does not do something the spec asks for says so machine-readably with
   ``ansible.builtin.set_stats: {data: {dockyard_skipped: [{phase, part, reason}]}}`` (see the argocd
   role); the callback puts those items in the report;
+* a phase that kept objects because seed has not stored their credentials yet asks to run again after
+  seed with ``set_stats`` data ``dockyard_after_seed: [{phase, objects}]`` (the argocd role): the
+  report's ``after_seed``, which ``invoke bootstrap`` acts on once seed has run;
 * Python steps (seed) call :meth:`Summary.skip`;
 * :func:`unplanned_parts` adds what the spec asks for that no phase of this version does (a tool in
   ``mode: install`` without an install phase).
@@ -27,6 +30,7 @@ from dockyard.spec.model import Platform
 
 REPORT_ENV = "DOCKYARD_PHASE_REPORT"
 SKIP_STAT = "dockyard_skipped"
+AFTER_SEED_STAT = "dockyard_after_seed"
 EXIT_INCOMPLETE = 1
 
 
@@ -111,12 +115,21 @@ class Summary:
         return out
 
 
-def read_phase_report(path: Path) -> tuple[list[PhaseRun], list[Skipped]]:
+@dataclass(frozen=True)
+class PhaseReport:
+    """One playbook run as the dockyard_phases callback recorded it."""
+
+    runs: list[PhaseRun] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    after_seed: dict[str, int] = field(default_factory=dict)  # phase -> objects waiting on seed's credentials
+
+
+def read_phase_report(path: Path) -> PhaseReport:
     """What the dockyard_phases callback recorded; nothing when the file is missing or unreadable."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return [], []
+        return PhaseReport()
     runs = [
         PhaseRun(str(p.get("phase", "?")), float(p.get("seconds", 0.0)), int(p.get("hosts", 0)))
         for p in data.get("phases", [])
@@ -127,7 +140,18 @@ def read_phase_report(path: Path) -> tuple[list[PhaseRun], list[Skipped]]:
         for s in data.get("skipped", [])
         if isinstance(s, dict)
     ]
-    return runs, skipped
+    return PhaseReport(runs, skipped, _after_seed(data.get("after_seed", [])))
+
+
+def _after_seed(items: Any) -> dict[str, int]:
+    """The phases asked to run again after seed, with the objects each has waiting (added up per phase)."""
+    wanted: dict[str, int] = {}
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and item.get("phase"):
+            objects = str(item.get("objects", "0"))
+            phase = str(item["phase"])
+            wanted[phase] = wanted.get(phase, 0) + (int(objects) if objects.isdigit() else 0)
+    return wanted
 
 
 def unplanned_parts(platform: Platform, phases: Sequence[str], root: Path | None = None) -> list[Skipped]:
@@ -203,18 +227,13 @@ class PhaseRecorder:
 
     def finish(self, custom_stats: Any) -> None:
         self._close()
-        skipped: list[dict[str, str]] = []
-        for per_host in (custom_stats or {}).values():
-            items = per_host.get(SKIP_STAT) if isinstance(per_host, dict) else None
-            for item in items if isinstance(items, list) else []:
-                if isinstance(item, dict) and item not in skipped:
-                    skipped.append({k: str(v) for k, v in item.items()})
         doc = {
             "phases": [
                 {"phase": name, "seconds": round(seconds, 3), "hosts": len(self._hosts[name])}
                 for name, seconds in self._seconds.items()
             ],
-            "skipped": skipped,
+            "skipped": _stat_items(custom_stats, SKIP_STAT, unique=True),
+            "after_seed": _stat_items(custom_stats, AFTER_SEED_STAT, unique=False),
         }
         self.path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
 
@@ -222,6 +241,18 @@ class PhaseRecorder:
         if self._current is not None:
             self._seconds[self._current] += self._clock() - self._started
             self._current = None
+
+
+def _stat_items(custom_stats: Any, name: str, *, unique: bool) -> list[dict[str, str]]:
+    """The items of one set_stats list over every host's custom stats (each once when ``unique``)."""
+    found: list[dict[str, str]] = []
+    for per_host in (custom_stats or {}).values():
+        items = per_host.get(name) if isinstance(per_host, dict) else None
+        for item in items if isinstance(items, list) else []:
+            plain = {str(k): str(v) for k, v in item.items()} if isinstance(item, dict) else None
+            if plain is not None and not (unique and plain in found):
+                found.append(plain)
+    return found
 
 
 def phase_of(play_path: str | None, play_name: str) -> str:

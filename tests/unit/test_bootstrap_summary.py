@@ -8,12 +8,14 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from dockyard import cli, phases, playbook, summary
 from dockyard.spec.model import Tool
+from tests.conftest import SpecEditor
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
@@ -50,6 +52,11 @@ def test_callback_records_phase_times_and_skipped_parts(tmp_path: Path) -> None:
         "- name: Alpha\n  hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n"
         "    - name: Report a part not done\n      ansible.builtin.set_stats:\n        data:\n"
         "          dockyard_skipped:\n            - {phase: alpha, part: thing, reason: no kubeconfig}\n"
+        + "".join(
+            f"    - name: Ask to run again after seed\n      ansible.builtin.set_stats:\n        data:\n"
+            f"          dockyard_after_seed: [{{phase: alpha, objects: '{objects}'}}]\n        aggregate: true\n"
+            for objects in ("{{ 1 + 1 }}", "1")  # two applies of one phase: their objects add up
+        )
     )
     (books / "beta.yml").write_text("- name: Beta\n  hosts: nothing_here\n  gather_facts: false\n  tasks: []\n")
     report = tmp_path / "report.json"
@@ -63,11 +70,34 @@ def test_callback_records_phase_times_and_skipped_parts(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    runs, skipped = summary.read_phase_report(report)
-    assert [(r.name, r.hosts) for r in runs] == [("alpha", 1), ("beta", 0)]
-    assert all(r.seconds >= 0 for r in runs)
-    assert skipped == [summary.Skipped("alpha", "thing", "no kubeconfig")]
+    read = summary.read_phase_report(report)
+    assert [(r.name, r.hosts) for r in read.runs] == [("alpha", 1), ("beta", 0)]
+    assert all(r.seconds >= 0 for r in read.runs)
+    assert read.skipped == [summary.Skipped("alpha", "thing", "no kubeconfig")]
+    assert read.after_seed == {"alpha": 3}
     assert json.loads(report.read_text())["skipped"][0]["reason"] == "no kubeconfig"
+
+
+def test_phase_report_reads_the_phases_asked_to_run_again_after_seed(tmp_path: Path) -> None:
+    report = tmp_path / "phases.json"
+    assert summary.read_phase_report(report) == summary.PhaseReport()  # no file: nothing asked
+    report.write_text(
+        json.dumps(
+            {
+                "phases": [{"phase": "argocd", "seconds": 1.0, "hosts": 1}],
+                "after_seed": [
+                    {"phase": "argocd", "objects": "2"},
+                    {"phase": "argocd", "objects": "3"},
+                    {"phase": "other", "objects": "not a number"},
+                    {"objects": "4"},
+                    "argocd",
+                ],
+            }
+        )
+    )
+    assert summary.read_phase_report(report).after_seed == {"argocd": 5, "other": 0}
+    report.write_text(json.dumps({"phases": []}))  # a report of an older callback, or nothing asked
+    assert summary.read_phase_report(report).after_seed == {}
 
 
 def test_summary_lines_never_hold_values_and_say_what_was_not_done() -> None:
@@ -158,3 +188,94 @@ def test_bootstrap_is_honest_about_what_it_did_not_do(
     assert "seed: gitlab" in out  # and seed's own skips
     assert re.search(r"\n    common +3\.0s\n    argocd +0\.5s\n    seed +[0-9.]+s\n", out), out
     assert ("PARTIAL" if allow_partial else "INCOMPLETE") in out
+
+
+def _recording_run(calls: list[list[str]], first: dict[str, object], again_rc: int = 0) -> Callable[..., int]:
+    """ansible-playbook replaced: the bootstrap's run reports ``first``; a later run (the apply after seed)
+    reports argocd's time again and exits ``again_rc``."""
+
+    def run(cmd: list[str], root: Path, extra_env: dict[str, str] | None = None) -> int:
+        again = bool(calls)
+        calls.append(list(cmd))
+        report = {"phases": [{"phase": "argocd", "seconds": 1.0, "hosts": 1}]} if again else first
+        Path((extra_env or {})[summary.REPORT_ENV]).write_text(json.dumps(report))
+        return again_rc if again else 0
+
+    return run
+
+
+WAITING = {
+    "phases": [{"phase": "common", "seconds": 3.0, "hosts": 6}, {"phase": "argocd", "seconds": 0.5, "hosts": 1}],
+    "after_seed": [{"phase": "argocd", "objects": "2"}],
+}
+
+
+@dataclass(frozen=True)
+class AfterSeed:
+    first: dict[str, object]  # what the bootstrap's playbook run reports
+    seed_rc: int = 0
+    check: bool = False
+    tags: str | None = None
+    runs_again: bool = False
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        AfterSeed(WAITING, runs_again=True),  # a site's first bootstrap
+        AfterSeed(WAITING, seed_rc=1),  # seed failed: the credentials may still be missing
+        AfterSeed({**WAITING, "after_seed": []}),  # a rerun on an installed site: nothing extra
+        AfterSeed(WAITING, check=True),  # check mode: no seed, no second apply
+        AfterSeed(WAITING, tags="argocd"),  # --tags without seed
+    ],
+    ids=["first-bootstrap", "seed-failed", "nothing-asked", "check", "tags-without-seed"],
+)
+def test_bootstrap_applies_again_after_seed_only_when_asked_and_seed_succeeded(
+    operator_root: Path,
+    edit_spec: SpecEditor,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    case: AfterSeed,
+) -> None:
+    from dockyard.seed import cli as seed_cli  # noqa: PLC0415
+
+    tree = edit_spec(lambda spec: spec.update(dockyard_skip_phases={"cni": "the lab has a CNI"}))
+    calls: list[list[str]] = []
+    monkeypatch.setattr(playbook, "run", _recording_run(calls, case.first))
+    monkeypatch.setattr(seed_cli, "seed_after_bootstrap", lambda *_a, **_k: case.seed_rc)
+    rc = cli.bootstrap(
+        operator_root,
+        str(tree),
+        "dev",
+        check=case.check,
+        tags=case.tags,
+        limit="*",
+        skip_preflight=True,
+        allow_partial=True,
+    )
+    out = capsys.readouterr().out
+    assert rc == case.seed_rc, out
+    assert len(calls) == (2 if case.runs_again else 1), calls
+    said = "argocd: applying again after seed: 2 object(s) waited on seed's credentials" in out
+    assert said == case.runs_again, out
+    if case.runs_again:
+        at = calls[1].index("--tags")
+        assert calls[1][at : at + 2] == ["--tags", "argocd"]
+        assert calls[1][:at] + calls[1][at + 2 :] == calls[0]  # same skipped phases, limit and vault file
+        assert "--skip-tags" in calls[0] and "--limit" in calls[0] and "dockyard_vault_file" in " ".join(calls[0])
+        assert re.search(r"\n    argocd +1\.5s\n", out), out  # both applies' time, listed once
+
+
+def test_bootstrap_fails_when_the_apply_after_seed_fails(
+    operator_root: Path, sample_tree: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dockyard.seed import cli as seed_cli  # noqa: PLC0415
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(playbook, "run", _recording_run(calls, WAITING, again_rc=2))
+    monkeypatch.setattr(seed_cli, "seed_after_bootstrap", lambda *_a, **_k: 0)
+    rc = cli.bootstrap(operator_root, str(sample_tree), "dev", skip_preflight=True, allow_partial=True)
+    captured = capsys.readouterr()
+    assert rc == 2 and len(calls) == 2
+    assert "bootstrap FAILED: ansible-playbook exited 2 (argocd applied again after seed)" in captured.err
+    assert "bootstrap COMPLETE" not in captured.out and "PARTIAL" not in captured.out

@@ -7,11 +7,12 @@ import base64
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 import bcrypt
 import yaml
 
-from dockyard.gitops import secret_values
+from dockyard.gitops import apply, phase, secret_values
 
 
 class Store(dict[str, str]):
@@ -103,3 +104,33 @@ def test_resolver_fills_data_and_reports_what_is_missing(tmp_path: Path) -> None
     assert empty.missing == [
         "Secret repo-x: sshPrivateKey from vault:k: not in the vault yet (the GitLab seeder stores the deploy keys)"
     ]
+
+
+def _secret(name: str, refs: dict[str, str]) -> dict[str, object]:
+    annotations = {f"dockyard.io/value-from.{field}": ref for field, ref in refs.items()}
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "annotations": annotations}}
+
+
+def test_only_objects_lacking_what_seed_stores_wait_on_seed(tmp_path: Path) -> None:
+    """Deploy keys (vault) and Harbor robot secrets (harbor-pull) are seed's to store; a missing certificate
+    or kubeconfig is an earlier phase's, so applying again after seed would not help."""
+    objects = [
+        _secret("repo-shop-deploy", {"sshPrivateKey": "vault:argocd.dev.deploy_key.shop"}),
+        _secret("harbor-pull", {".dockerconfigjson": "harbor-pull:robot$shop+pull harbor.robot.shop.pull"}),
+        _secret("argocd-server-tls", {"tls.crt": "pki-cert:argocd.dev", "tls.key": "pki-key:argocd.dev"}),
+        _secret("cluster-dev", {"server": "kubeconfig-server:dev"}),
+    ]
+    resolver = secret_values.Resolver(vault=Store(), kubeconfigs={}, pki_dir=tmp_path, registry="harbor.x")
+    assert [resolver.waits_on_seed(o) for o in objects] == [True, True, False, False]
+    stored = secret_values.Resolver(
+        vault=Store({"argocd.dev.deploy_key.shop": "KEY"}), kubeconfigs={}, pki_dir=tmp_path
+    )
+    assert not stored.waits_on_seed(objects[0])  # nothing lacking: nothing to wait for
+    # Every object here is kept, so the cluster is never asked.
+    report = apply.apply_objects(cast(Any, None), objects, resolver=resolver, dry_run=False)
+    assert [c.action for c in report.changes] == ["kept"] * 4
+    assert report.waiting_on_seed == 2 and not report.changed
+    result = phase.PhaseResult("dev")
+    phase._report(result, "objects", report, check=False)
+    phase._report(result, "pull secrets", report, check=False)
+    assert result.waiting_on_seed == 4  # added up over the phase's applies

@@ -2,7 +2,8 @@
 
 Each object is first applied with a server-side dry run; only when the result differs from what the
 cluster holds is it applied for real (so a rerun changes nothing and reports nothing). Objects whose
-credentials cannot be filled in now are left as they are (neither applied nor pruned) and reported.
+credentials cannot be filled in now are left as they are (neither applied nor pruned) and reported;
+those that wait only on credentials ``invoke seed`` stores are counted (:attr:`ApplyReport.waiting_on_seed`).
 Pruning deletes only objects labelled as Dockyard's for this environment that the spec no longer has;
 objects already being deleted (Argo CD's finalizers at work) are left to finish.
 """
@@ -33,6 +34,7 @@ class Change:
     kind: str
     name: str
     diff: str = ""
+    waits_on_seed: bool = False  # kept: the credentials it lacks are ones invoke seed stores
 
     def line(self) -> str:
         return f"{self.action} {self.kind} {self.name}"
@@ -49,6 +51,11 @@ class ApplyReport:
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)
+
+    @property
+    def waiting_on_seed(self) -> int:
+        """Objects kept only because seed has not stored their credentials yet."""
+        return sum(1 for c in self.changes if c.action == "kept" and c.waits_on_seed)
 
     def summary(self) -> str:
         parts = [
@@ -89,7 +96,7 @@ def apply_objects(cluster: Cluster, objects: list[dict[str, Any]], *, resolver: 
     for obj in objects:
         filled = resolver.fill(obj)
         if filled is None:
-            report.changes.append(Change("kept", obj["kind"], _name(obj)))
+            report.changes.append(Change("kept", obj["kind"], _name(obj), waits_on_seed=resolver.waits_on_seed(obj)))
             continue
         if dry_run and filled["metadata"].get("namespace") in new_namespaces:
             # its namespace does not exist yet: the API server cannot dry-run it; it would be created

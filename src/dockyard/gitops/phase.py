@@ -42,6 +42,7 @@ class PhaseResult:
     messages: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     diffs: list[str] = field(default_factory=list)
+    waiting_on_seed: int = 0  # objects kept because invoke seed has not stored their credentials yet
 
     @property
     def skipped(self) -> bool:
@@ -130,6 +131,7 @@ def run(
 
 def _report(result: PhaseResult, what: str, report: apply.ApplyReport, check: bool) -> None:
     result.changed |= report.changed
+    result.waiting_on_seed += report.waiting_on_seed
     prefix = "would be: " if check and report.changed else ""
     result.messages.append(f"argocd: env {result.env}: {what} {prefix}{report.summary()}")
     result.messages += [f"  {c.line()}" for c in report.changes if c.action not in ("unchanged",)]

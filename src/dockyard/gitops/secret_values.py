@@ -5,6 +5,9 @@
 * ``dockyard.io/value-from.<field>: <source>:<key>`` annotations on Secrets (see argocd_objects):
   ``vault:<key>``, ``kubeconfig-server:<env>``, ``kubeconfig-config:<env>``, ``pki-cert:<name>``,
   ``pki-key:<name>``.
+
+The ``vault`` and ``harbor-pull`` sources are what ``invoke seed`` stores (GitLab deploy keys, Harbor
+robot secrets): on a first bootstrap they are missing until seed has run (:data:`SEED_SOURCES`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ import yaml
 from dockyard.gitops import names
 from dockyard.gitops.argocd_values import AdminPassword
 from dockyard.problems import InvalidInput
+
+# The value sources invoke seed fills; the others come from earlier phases (kubeconfigs, the internal CA).
+SEED_SOURCES = frozenset({"vault", "harbor-pull"})
 
 
 class SecretLookup(Protocol):
@@ -74,17 +80,11 @@ class Resolver:
         ``stringData`` is folded into ``data`` too, so what is applied compares equal to what the API
         server returns.
         """
-        annotations = obj.get("metadata", {}).get("annotations", {})
-        refs = {
-            k[len(names.VALUE_FROM_PREFIX) :]: v
-            for k, v in annotations.items()
-            if k.startswith(names.VALUE_FROM_PREFIX)
-        }
         if obj.get("kind") != "Secret":
             return obj
         filled = copy.deepcopy(obj)
         plain: dict[str, str] = dict(filled.pop("stringData", {}) or {})
-        for field_name, ref in sorted(refs.items()):
+        for field_name, ref in sorted(_refs(obj).items()):
             value = self.value(ref)
             if value is None:
                 self.missing.append(f"Secret {obj['metadata']['name']}: {field_name} from {ref}: {self._why(ref)}")
@@ -94,6 +94,12 @@ class Resolver:
         data.update({k: base64.b64encode(v.encode()).decode() for k, v in plain.items()})
         filled["data"] = dict(sorted(data.items()))
         return filled
+
+    def waits_on_seed(self, obj: dict[str, Any]) -> bool:
+        """Whether the values this Secret lacks are all ones invoke seed stores (so applying it again
+        after seed fills it in)."""
+        lacking = [ref for ref in _refs(obj).values() if self.value(ref) is None]
+        return bool(lacking) and all(ref.partition(":")[0] in SEED_SOURCES for ref in lacking)
 
     def value(self, ref: str) -> str | None:
         source, _, key = ref.partition(":")
@@ -127,6 +133,14 @@ class Resolver:
         if source.startswith("kubeconfig"):
             return f"no kubeconfig for environment {key}"
         return f"no certificate files for {key} in {self.pki_dir / 'certs'} (the internal CA phase issues them)"
+
+
+def _refs(obj: dict[str, Any]) -> dict[str, str]:
+    """An object's ``value-from`` references: field -> source."""
+    annotations = obj.get("metadata", {}).get("annotations", {})
+    return {
+        k[len(names.VALUE_FROM_PREFIX) :]: v for k, v in annotations.items() if k.startswith(names.VALUE_FROM_PREFIX)
+    }
 
 
 class DryRunStore:
