@@ -13,6 +13,7 @@ from ansible.plugins.action import ActionBase
 
 from dockyard.gitops import phase
 from dockyard.problems import DockyardError
+from dockyard.service_names import resolved_from_inventory
 
 _ARGS = {
     "env": {"type": "str", "required": True},
@@ -45,17 +46,23 @@ class ActionModule(ActionBase):
             api_timeout_s=args["api_timeout_s"],
         )
         try:
-            outcome = phase.run(
-                Path(args["root"]),
-                args["spec"],
-                args["env"],
-                phase.inventory_tree_of(Path(args["inventory_source"])),
-                options=options,
-                service_addresses=args["service_addresses"],
-            )
+            with resolved_from_inventory(args["service_addresses"]):  # the mirror's charts without DNS
+                outcome = phase.run(
+                    Path(args["root"]),
+                    args["spec"],
+                    args["env"],
+                    phase.inventory_tree_of(Path(args["inventory_source"])),
+                    options=options,
+                    service_addresses=args["service_addresses"],
+                )
         except DockyardError as exc:
             return {**result, "failed": True, "msg": str(exc)}
-        result.update(changed=outcome.changed, skipped_reason=outcome.skipped_reason, messages=outcome.messages)
+        result.update(
+            changed=outcome.changed,
+            skipped_reason=outcome.skipped_reason,
+            messages=outcome.messages,
+            waiting_on_seed=outcome.waiting_on_seed,
+        )
         if outcome.notes:
             result["warnings"] = [f"argocd: env {args['env']}: {note}" for note in outcome.notes]
         if self._task.diff and outcome.diffs:

@@ -13,6 +13,7 @@ from ansible.plugins.action import ActionBase
 
 from dockyard import ingress
 from dockyard.problems import DockyardError
+from dockyard.service_names import resolved_from_inventory
 
 _ARGS = {
     "env": {"type": "str", "required": True},
@@ -20,6 +21,7 @@ _ARGS = {
     "root": {"type": "path", "required": True},
     "helm": {"type": "path", "default": "helm"},
     "helm_timeout": {"type": "str", "default": "10m"},
+    "service_addresses": {"type": "dict", "default": {}},
 }
 
 
@@ -32,14 +34,15 @@ class ActionModule(ActionBase):
         _validation, args = self.validate_argument_spec(argument_spec=_ARGS)
         args = json.loads(json.dumps(args))
         try:
-            outcome = ingress.run(
-                Path(args["root"]),
-                args["spec"],
-                args["env"],
-                helm=args["helm"],
-                timeout=args["helm_timeout"],
-                check=bool(self._task.check_mode),
-            )
+            with resolved_from_inventory(args["service_addresses"]):  # the mirror's chart without DNS
+                outcome = ingress.run(
+                    Path(args["root"]),
+                    args["spec"],
+                    args["env"],
+                    helm=args["helm"],
+                    timeout=args["helm_timeout"],
+                    check=bool(self._task.check_mode),
+                )
         except DockyardError as exc:
             return {**result, "failed": True, "msg": str(exc)}
         result.update(changed=outcome.changed, skipped_reason=outcome.skipped_reason, messages=outcome.messages)

@@ -18,6 +18,7 @@ options:
   root: {type: path, required: true, description: The Dockyard repository (relative paths start there).}
   helm: {type: path, default: helm, description: The helm executable.}
   helm_timeout: {type: str, default: 10m, description: How long helm waits for readiness.}
+  service_addresses: {type: dict, default: {}, description: "FQDN -> IP when there is no DNS (dockyard_dns: false)."}
 """
 
 RETURN = r"""

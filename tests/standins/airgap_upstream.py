@@ -10,7 +10,8 @@ Where this machine has the real binary, the artefact IS that binary in the upstr
 * ``runc.amd64``: Debian's runc binary, as upstream publishes it (a bare binary);
 * ``helm-v<v>-linux-amd64.tar.gz``: the helm binary from the virtualenv's wheel, under
   ``linux-amd64/helm`` (its own version is whatever the wheel carries);
-* ``argo-cd-<v>.tgz``: the argo-cd chart from tests/reference, packaged as ``argo-cd/...``.
+* ``argo-cd-<v>.tgz`` and ``traefik-<v>.tgz``: the argo-cd and Traefik charts vendored in
+  tests/reference, packaged as ``helm package`` lays them out.
 
 Every other file is a small stand-in named and placed like upstream's (content says what it is);
 every image is a one-layer image built here (an OCI layout written in Python) and pushed with
@@ -46,6 +47,7 @@ from tests.standins.upstream import TestUpstream
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART_SOURCE = ROOT / "tests" / "reference" / "argo-cd-chart" / "argo-cd"
+TRAEFIK_CHART_SOURCE = ROOT / "tests" / "reference" / "ingress" / "traefik-helm-chart" / "traefik"
 REGISTRY_BINARY = "/usr/bin/docker-registry"
 
 
@@ -74,11 +76,15 @@ def helm_archive(out: Path, version: str) -> Built:
     return build_tarball(out / f"helm-v{version}-linux-amd64.tar.gz", "linux-amd64", files)
 
 
-def argocd_chart(out: Path, version: str) -> Built:
+def chart_archive(out: Path, source: Path, version: str, helmignore: tuple[str, ...] = ()) -> Built:
+    """A vendored upstream chart (tests/reference), packaged as `helm package` lays it out, leaving
+    out what the chart's own .helmignore (not vendored) leaves out."""
     files = {
-        p.relative_to(CHART_SOURCE).as_posix(): p.read_bytes() for p in sorted(CHART_SOURCE.rglob("*")) if p.is_file()
+        p.relative_to(source).as_posix(): p.read_bytes()
+        for p in sorted(source.rglob("*"))
+        if p.is_file() and p.relative_to(source).as_posix() not in helmignore
     }
-    return build_tarball(out / f"argo-cd-{version}.tgz", "argo-cd", files)
+    return build_tarball(out / f"{source.name}-{version}.tgz", source.name, files)
 
 
 # ------------------------------------------------------------------------------- stand-ins
@@ -120,7 +126,11 @@ def real_or_standin(out: Path, art: catalogue.Artefact) -> Built:
     if art.id == "helm-linux-amd64":
         return helm_archive(out / "real", art.version)
     if art.id == "argo-cd-chart":
-        return argocd_chart(out / "real", art.version)
+        return chart_archive(out / "real", CHART_SOURCE, art.version)
+    if art.id == "traefik-chart":
+        # traefik/.helmignore upstream lists crds/kustomization.yaml (traefik-helm-chart PR #653):
+        # it is for kustomize users of the repository, not part of the published chart
+        return chart_archive(out / "real", TRAEFIK_CHART_SOURCE, art.version, ("crds/kustomization.yaml",))
     return _standin_file(out, art)
 
 

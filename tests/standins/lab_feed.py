@@ -5,7 +5,7 @@ has no GitLab, Harbor, Jenkins or kubeadm to give it. So, as DESIGN.md's "stand-
 
 1. every artefact of the catalogue is built here: the tools' own stand-ins
    (tests/standins/catalogue_standins.py), the real binaries this machine has in the upstream
-   layout (containerd, runc, helm, the argo-cd chart), a placeholder for the rest, and a one-layer
+   layout (containerd, runc, helm, the argo-cd and Traefik charts), a placeholder for the rest, and a one-layer
    image for every image;
 2. the FAKE INTERNET (tests/standins/fake_internet.py) serves them on loopback under the
    catalogue's own upstream URLs and image names;
@@ -67,8 +67,8 @@ LAB_PINS: dict[str, Any] = {
     },
 }
 # Inputs whose change rebuilds the artefacts.
-SOURCES = ("tests/standins", "tests/fakes", "tests/reference/argo-cd-chart", "roles/tools/gitlab/files",
-           "roles/tools/gitlab/tasks", "src/dockyard/data/catalogue.yml")  # fmt: skip
+SOURCES = ("tests/standins", "tests/fakes", "tests/reference/argo-cd-chart", "tests/reference/ingress",
+           "roles/tools/gitlab/files", "roles/tools/gitlab/tasks", "src/dockyard/data/catalogue.yml")  # fmt: skip
 
 
 def _say(text: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,10 @@ class InstallResult:
 def client_for(kubeconfig: Path, helm: str, timeout: str) -> Any:
     from pyhelm3 import Client  # noqa: PLC0415
 
+    # pyhelm3 logs every failed helm call as a warning, also `helm status` of a release that is not
+    # installed yet; with no handler Python prints that on stderr (Ansible: "errantly sent data").
+    # Failures that matter come back as exceptions, which install_chart reports.
+    logging.getLogger("pyhelm3").addHandler(logging.NullHandler())
     return Client(executable=helm, kubeconfig=kubeconfig, default_timeout=timeout)
 
 
