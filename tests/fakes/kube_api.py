@@ -646,16 +646,22 @@ class KubeAPI:
     def watch(self, w: _Watch) -> Iterator[dict[str, Any]]:
         """The events a watch from ``w.resource_version`` sees, until its timeout (the caller streams them)."""
         deadline = time.monotonic() + w.timeout
-        with self._lock:
+        first: list[dict[str, Any]] = []
+        with self._lock:  # what to send first is read under the lock and sent after it
             if w.resource_version in ("", "0"):  # a watch without a version starts with what exists
                 after = self._rv
-                for obj in self._matching(w.plural, w.namespace, w.labels, w.fields):
-                    yield {"type": "ADDED", "object": copy.deepcopy(obj)}
+                first = [
+                    {"type": "ADDED", "object": copy.deepcopy(obj)}
+                    for obj in self._matching(w.plural, w.namespace, w.labels, w.fields)
+                ]
             else:
                 after = int(w.resource_version)
                 if self._events and after < self._events[0][0] - 1:
-                    yield {"type": "ERROR", "object": _status(410, "Expired", f"too old resource version: {after}")}
-                    return
+                    first = [{"type": "ERROR", "object": _status(410, "Expired", f"too old resource version: {after}")}]
+                    after = -1
+        yield from first
+        if after < 0:
+            return
         while True:
             with self._lock:
                 fresh = [e for e in self._events if e[0] > after]

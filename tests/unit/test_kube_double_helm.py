@@ -113,3 +113,29 @@ def test_structural_schema_errors() -> None:
     assert schema_errors({"spec": {"n": 1, "free": {"any": 1}}}, schema) == []
     assert schema_errors({"spec": {"n": "1"}}, schema) == ["spec.n: Invalid value: must be of type integer"]
     assert schema_errors({"spec": {"m": 1}}, schema) == ['spec.m: unknown field "spec.m"']
+
+
+def test_watch_starts_with_what_exists_then_streams_changes() -> None:
+    import http.client  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    with KubeAPI() as api:
+        api.create_namespace("w")
+        auth = {"authorization": "Bearer test-token", "content-type": "application/json"}
+
+        def secret(name: str) -> bytes:
+            return json.dumps({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}}).encode()
+
+        assert api.handle("POST", "/api/v1/namespaces/w/secrets", auth, secret("before"))[0] == 201
+        host, port = api.url.removeprefix("http://").split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        conn.request("GET", "/api/v1/namespaces/w/secrets?watch=true&timeoutSeconds=2", headers=auth)
+        response = conn.getresponse()
+        later = threading.Timer(0.3, lambda: api.handle("POST", "/api/v1/namespaces/w/secrets", auth, secret("after")))
+        later.start()
+        events = [json.loads(line) for line in response.read().splitlines() if line.strip()]
+        later.join()
+        assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [
+            ("ADDED", "before"),
+            ("ADDED", "after"),
+        ]
