@@ -1,6 +1,7 @@
 """Lookup plugin: facts about the platform that roles need, computed by src/dockyard.
 
     {{ lookup('dockyard_platform', 'service_addresses') }}    {fqdn: ip} of the platform's services
+    {{ lookup('dockyard_platform', 'addresses_without_dns') }}  the same with dockyard_dns false, else {}
     {{ lookup('dockyard_platform', 'cert_requests') }}        server certificates the internal CA issues
     {{ lookup('dockyard_platform', 'internal_registries') }}  registries the platform runs (host[:port])
     {{ lookup('dockyard_platform', 'spec') }}                 the dockyard_* variables, without the vault
@@ -34,7 +35,15 @@ options:
     required: true
 """
 
-FACTS = ("service_addresses", "cert_requests", "internal_registries", "spec", "mirror", "kube_api")
+FACTS = (
+    "service_addresses",
+    "addresses_without_dns",
+    "cert_requests",
+    "internal_registries",
+    "spec",
+    "mirror",
+    "kube_api",
+)
 
 
 class LookupModule(LookupBase):
@@ -58,6 +67,8 @@ class LookupModule(LookupBase):
             env = spec.get("dockyard_env")
             if terms[0] == "service_addresses":
                 return [service_names.service_addresses(platform, groups, address_of, env)]
+            if terms[0] == "addresses_without_dns":  # what the controller resolves itself (as seed does)
+                return [{} if platform.dns else service_names.service_addresses(platform, groups, address_of, env)]
             if terms[0] == "kube_api":
                 control_planes = [(n, address_of(n)) for n in groups.get("kube_control_plane", [])]
                 return [kube_api(spec, control_planes)]

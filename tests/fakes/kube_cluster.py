@@ -22,6 +22,7 @@ shipped; never imported by src/.
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import re
@@ -423,8 +424,6 @@ def _text(value: int | bytes) -> str:
 
 
 def _map(entries: list[int | bytes], as_text: bool = True) -> dict[str, Any]:
-    import base64  # noqa: PLC0415
-
     result: dict[str, Any] = {}
     for entry in entries:
         pairs = dict(_fields(entry)) if isinstance(entry, bytes) else {}
