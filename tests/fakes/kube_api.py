@@ -28,6 +28,12 @@ anything; system:bootstrappers what kubeadm's RBAC lets a joining node do: read 
 kubeadm-config and kubeadm-certs, register its Node; system:nodes their Nodes; anonymous reads
 cluster-info and the health endpoints), Nodes (cluster-scoped), ``/readyz`` ``/livez`` ``/healthz``,
 and keeps its objects in ``state_file`` so a restarted kubelet brings the same cluster back.
+
+Subresources: ``<kind>/<name>/status`` (GET; PATCH merge or strategic merge; PUT) writes only the
+status, which writes of the main resource then leave alone; ``pods/<name>/eviction`` (POST a
+policy/v1 Eviction) deletes the Pod (201) unless a PodDisruptionBudget in its namespace that selects
+it allows no disruption (429 TooManyRequests), which is what ``kubectl drain`` and
+kubernetes.core.k8s_drain rely on. No Pod runs, so every selected Pod counts as healthy.
 """
 
 from __future__ import annotations
@@ -66,6 +72,7 @@ from tests.fakes.kube_cluster import (
     openapi_root,
     replica_set_for,
     schema_errors,
+    selector_string,
     status_for,
 )
 
@@ -312,6 +319,19 @@ class KubeAPI:
         if route is None:
             return 404, _status(404, "NotFound", f"the server could not find the requested resource ({url.path})")
         plural, namespace, name = route
+        subresource = _subresource(parts)
+        if subresource:
+            with self._lock:
+                return self._subresource(
+                    method,
+                    plural,
+                    namespace=namespace,
+                    name=name,
+                    subresource=subresource,
+                    query=query,
+                    headers=headers,
+                    body=body,
+                )
         if method == "GET" and not name and query.get("watch", [""])[0] in ("true", "1"):
             return 200, _Watch(
                 plural,
@@ -384,6 +404,11 @@ class KubeAPI:
                     {"name": f"{plural}/status", "singularName": "", "namespaced": r.namespaced, "kind": r.kind,
                      "verbs": ["get", "patch", "update"]}
                 )  # fmt: skip
+            if "eviction" in SUBRESOURCES.get(plural, ()):  # kubectl drain looks for it before it evicts
+                resources.append(
+                    {"name": f"{plural}/eviction", "singularName": "", "namespaced": True, "group": "policy",
+                     "version": "v1", "kind": "Eviction", "verbs": ["create"]}
+                )  # fmt: skip
         gv = f"{group}/{version}" if group else version
         return 200, {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}
 
@@ -398,6 +423,8 @@ class KubeAPI:
         if len(rest) >= 3 and rest[0] == "namespaces":
             namespace, rest = rest[1], rest[2:]
         r = self.resources.get(rest[0]) if rest else None
+        if len(rest) == 3 and rest[2] in SUBRESOURCES.get(rest[0], ()):
+            rest = rest[:2]  # nodes/<name>/status, pods/<name>/eviction: the object they belong to
         if r is None or (r.group, r.version) != (group, version) or len(rest) > 2:
             return None
         plural = rest[0]
@@ -560,9 +587,147 @@ class KubeAPI:
             sent["metadata"].pop(k, None)
         sent.pop("status", None)
         stored = copy.deepcopy(existing) if existing else _Stored(self._new_meta(_skeleton(r, namespace, name)))
-        stored.applied = {m: c for m, c in stored.applied.items() if m == CONTROLLER}  # the object is what was sent
-        stored.applied = {manager: sent, **stored.applied}
+        # the object is what was sent, but a write of the main resource leaves its status as it was
+        kept = {m: {"status": c["status"]} for m, c in stored.applied.items() if m != CONTROLLER and "status" in c}
+        if manager in kept:
+            sent["status"] = kept.pop(manager)["status"]
+        stored.applied = {m: c for m, c in stored.applied.items() if m == CONTROLLER}
+        stored.applied = {manager: sent, **kept, **stored.applied}
         return self._store(key, stored, existing, dry_run=dry_run)
+
+    # ------------------------------------------------------------------ subresources
+
+    def _subresource(
+        self,
+        method: str,
+        plural: str,
+        *,
+        namespace: str,
+        name: str,
+        subresource: str,
+        query: dict[str, list[str]],
+        headers: dict[str, str],
+        body: bytes,
+    ) -> tuple[int, dict[str, Any]]:
+        content_type = headers.get("content-type", "").split(";", maxsplit=1)[0].strip()
+        if subresource == "status" and method == "GET":
+            return self._get(plural, namespace, name)
+        if subresource == "status" and method == "PATCH" and content_type in MERGE_PATCHES:
+            return self._write_status(plural, namespace, name, body, query, strategic=content_type == MERGE_PATCHES[1])
+        if subresource == "status" and method == "PUT":
+            return self._write_status(plural, namespace, name, body, query, replace=True)
+        if subresource == "status" and method == "PATCH":
+            return 415, _status(415, "UnsupportedMediaType", f"this test double does not do {content_type} patches")
+        if subresource == "eviction" and method == "POST":
+            return self._evict(namespace, name, body, query)
+        return 405, _status(405, "MethodNotAllowed", f"{method} {plural}/{subresource} is not supported by this double")
+
+    def _write_status(
+        self,
+        plural: str,
+        namespace: str,
+        name: str,
+        body: bytes,
+        query: dict[str, list[str]],
+        *,
+        strategic: bool = False,
+        replace: bool = False,
+    ) -> tuple[int, dict[str, Any]]:
+        """A write of the status subresource: only ``.status`` changes (metadata and spec as sent are
+        ignored, as the API server ignores them there). PATCH merges (a strategic merge patch merges
+        ``conditions`` by ``type``, as their patch strategy says), PUT replaces the status."""
+        key = (plural, namespace, name)
+        existing = self._objects.get(key)
+        if existing is None:
+            return 404, _status(404, "NotFound", f'{plural} "{name}" not found', plural, name)
+        try:
+            sent = json.loads(body or b"{}")
+        except ValueError as exc:
+            return 400, _status(400, "BadRequest", f"cannot read the body: {exc}")
+        if not isinstance(sent, dict) or not isinstance(sent.get("status", {}), dict):
+            return 400, _status(400, "BadRequest", "the body is not an object with an object status")
+        current = copy.deepcopy(existing.obj.get("status") or {})
+        if replace:
+            wanted_rv = (sent.get("metadata") or {}).get("resourceVersion")
+            if wanted_rv and wanted_rv != existing.obj["metadata"]["resourceVersion"]:
+                return 409, _status(
+                    409, "Conflict", f'Operation cannot be fulfilled on {plural} "{name}": the object has been modified'
+                )
+            status = sent.get("status") or {}
+        else:
+            patch = copy.deepcopy(sent.get("status") or {})
+            if strategic and isinstance(patch.get("conditions"), list):
+                by_type = {c.get("type"): c for c in current.get("conditions") or []}
+                for condition in patch["conditions"]:
+                    by_type[condition.get("type")] = {**by_type.get(condition.get("type"), {}), **condition}
+                patch["conditions"] = list(by_type.values())
+            status = _merge_patch(current, patch)
+        manager = query.get("fieldManager", [""])[0] or "before-first-apply"
+        stored = copy.deepcopy(existing)
+        stored.applied = {m: {k: v for k, v in c.items() if k != "status"} for m, c in stored.applied.items()}
+        stored.applied[manager] = {**stored.applied.get(manager, {}), "status": status}
+        return self._store(key, stored, existing, dry_run="All" in query.get("dryRun", []))
+
+    def _evict(self, namespace: str, name: str, body: bytes, query: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
+        """policy/v1 Eviction of a Pod: deleted (201) unless a PodDisruptionBudget of its namespace that
+        selects it allows no disruption (429), as the eviction API decides it when every selected Pod
+        is healthy (the double runs none, so all are)."""
+        try:
+            eviction = json.loads(body or b"{}")
+        except ValueError as exc:
+            return 400, _status(400, "BadRequest", f"cannot read the body: {exc}")
+        if not isinstance(eviction, dict) or (
+            eviction.get("apiVersion", "policy/v1"),
+            eviction.get("kind", "Eviction"),
+        ) != (
+            "policy/v1",
+            "Eviction",
+        ):  # a client may leave them out (k8s_drain does): the URL says what the body is
+            return 400, _status(400, "BadRequest", "the body of an eviction must be a policy/v1 Eviction")
+        if (eviction.get("metadata") or {}).get("name", name) != name:
+            return 400, _status(400, "BadRequest", "name in URL does not match name in Eviction object")
+        pod = self._objects.get(("pods", namespace, name))
+        if pod is None:
+            return 404, _status(404, "NotFound", f'pods "{name}" not found', "pods", name)
+        labels = pod.obj["metadata"].get("labels") or {}
+        for (plural, ns, pdb_name), pdb in sorted(self._objects.items()):
+            if plural != "poddisruptionbudgets" or ns != namespace:
+                continue
+            spec = pdb.obj.get("spec") or {}
+            if spec.get("selector") is None or not label_match(selector_string(spec["selector"]), labels):
+                continue
+            selected = [
+                p
+                for (pl, pns, _n), p in self._objects.items()
+                if pl == "pods"
+                and pns == namespace
+                and not p.obj["metadata"].get("deletionTimestamp")
+                and label_match(selector_string(spec["selector"]), p.obj["metadata"].get("labels") or {})
+            ]
+            count = len(selected)
+            if "minAvailable" in spec:
+                needed = _scaled(spec["minAvailable"], count)
+                blocked = count - 1 < needed
+            else:
+                needed = count - _scaled(spec.get("maxUnavailable", 1), count)
+                blocked = _scaled(spec.get("maxUnavailable", 1), count) < 1
+            if blocked:
+                refused = _status(
+                    429, "TooManyRequests", "Cannot evict pod as it would violate the pod's disruption budget."
+                )
+                refused["details"] = {
+                    "causes": [
+                        {
+                            "reason": "DisruptionBudget",
+                            "message": f"The disruption budget {pdb_name} needs {needed} healthy pods "
+                            f"and has {count} currently",
+                        }
+                    ]
+                }
+                return 429, refused
+        if "All" not in query.get("dryRun", []):
+            self._delete("pods", namespace, name, {})
+        return 201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
 
     def _store(
         self, key: tuple[str, str, str], stored: _Stored, existing: _Stored | None, *, dry_run: bool
@@ -871,7 +1036,27 @@ def _status(code: int, reason: str, message: str, kind: str = "", name: str = ""
 
 
 SERVER_META = ("uid", "creationTimestamp", "resourceVersion", "generation", "deletionTimestamp")
-STATUS_SUBRESOURCE = frozenset({"deployments", "statefulsets", "daemonsets", "replicasets", "jobs", "nodes"})
+STATUS_SUBRESOURCE = frozenset({"deployments", "statefulsets", "daemonsets", "replicasets", "jobs", "nodes", "pods"})
+# plural -> the subresources the double routes (<plural>/<name>/<subresource>)
+SUBRESOURCES: dict[str, frozenset[str]] = {
+    **{plural: frozenset({"status"}) for plural in STATUS_SUBRESOURCE},
+    "pods": frozenset({"status", "eviction"}),
+}
+
+
+def _subresource(parts: list[str]) -> str:
+    """The subresource a request path names (``.../nodes/<name>/status`` -> ``status``), or ""."""
+    rest = parts[2:] if parts[:1] == ["api"] else parts[3:]
+    if len(rest) >= 3 and rest[0] == "namespaces":
+        rest = rest[2:]
+    return rest[2] if len(rest) == 3 and rest[2] in SUBRESOURCES.get(rest[0], ()) else ""
+
+
+def _scaled(value: int | str, count: int) -> int:
+    """An int-or-percent of a PodDisruptionBudget against ``count`` Pods (percentages round up)."""
+    if isinstance(value, str) and value.endswith("%"):
+        return -(-int(value[:-1]) * count // 100)
+    return int(value)
 
 
 @dataclass(frozen=True)

@@ -206,6 +206,10 @@ def status_for(obj: dict[str, Any], nodes: int) -> dict[str, Any] | None:
         return {**_counted(generation, nodes, *counts, "updatedNumberScheduled"), "numberMisscheduled": 0}
     if kind == "PersistentVolumeClaim":
         return {"phase": "Bound"}
+    if kind == "Pod":  # "running" once bound to a Node (nothing runs: the double says so)
+        if not spec.get("nodeName"):
+            return {"phase": "Pending"}
+        return {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}
     if kind == "CustomResourceDefinition":
         names = spec.get("names") or {}
         return {

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def kubeadm(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_kubeadm(tmp_path_factory.mktemp("standin") / "kubeadm").path
+    return build_kubeadm(tmp_path_factory.mktemp("standin") / "kubeadm", "1.35.1").path
 
 
 @pytest.fixture(scope="module")

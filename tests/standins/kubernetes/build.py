@@ -28,7 +28,8 @@ KINDS = {
 }
 
 
-def build_kubeadm(out_path: Path) -> Built:
+def build_kubeadm(out_path: Path, version: str) -> Built:
+    """The stand-in kubeadm of ``version`` (1.35.1: it says v1.35.1 and upgrades to no newer version)."""
     schemas = {f"{v}/{k}": kube_schema.schema_of(v, k) for v, kinds in KINDS.items() for k in kinds}
     yaml_dir = Path(yaml.__file__).parent
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -37,7 +38,7 @@ def build_kubeadm(out_path: Path) -> Built:
         with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as z:
             for name, data in sorted(
                 {
-                    "__main__.py": (HERE / "kubeadm_main.py").read_bytes(),
+                    "__main__.py": (HERE / "kubeadm_main.py").read_text().replace("__VERSION__", version).encode(),
                     "standin_lib.py": Path(standin_lib.__file__).read_bytes(),
                     "cli.json": json.dumps(kubeadm_spec()).encode(),
                     "schemas.json": json.dumps(schemas).encode(),

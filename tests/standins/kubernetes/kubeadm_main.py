@@ -1,6 +1,7 @@
 """STAND-IN for kubeadm (Dockyard tests only; never part of the product). Runs on a test host as
 /usr/local/bin/kubeadm (a zipapp: this file, standin_lib, the config schemas, pure-Python PyYAML).
 
+* knows its own version (baked in by build_kubeadm(out_path, version));
 * accepts only the subcommands and flags the kubeadm CLI reference (v1.35) documents (cli.json);
 * validates every configuration it is given against the strict schemas built from the kubeadm,
   kubelet and kube-proxy config-API references (schemas.json; unknown field = failure);
@@ -25,6 +26,21 @@ API server certificate. Differences from kubeadm, on purpose: kubeadm-certs hold
 base64-encoded with the sha256 of the certificate key (kubeadm encrypts them with it, AES-GCM); a
 worker's kubelet.conf authenticates with the bootstrap token (kubeadm's TLS bootstrap would get it a
 client certificate); one API per cluster (joined control planes run no API server).
+
+Certificates: besides the cluster CA, front-proxy CA and etcd CA, `init` and a control plane's
+`join` issue the etcd certificates kubeadm issues from etcd/ca: etcd/server, etcd/peer,
+etcd/healthcheck-client and apiserver-etcd-client (what the stand-in etcdctl verifies).
+
+Upgrades: `upgrade apply` (first control plane) checks, as kubeadm does, that the target is not newer
+than this kubeadm, at most one minor above the cluster's kubernetesVersion (kubeadm-config, read
+through the API with admin.conf) and not lower; needs --yes (no terminal to confirm); its preflight
+refuses while a control-plane Node is not Ready (ControlPlaneNodesReady). It backs up the static pod
+manifests to /etc/kubernetes/tmp/kubeadm-backup-manifests-<date>-<time>/, writes them with the new
+image tag, updates kubeadm-config and records `event="upgraded", kind="apply"`. Applying the same
+version again succeeds and changes nothing. `upgrade node` reads kubeadm-config (admin.conf on a
+control plane, kubelet.conf on a worker), moves a control plane's manifests to that version, backs up
+the kubelet config and records `event="upgraded", kind="node"`. No etcd data is migrated (the API
+double keeps its objects in one JSON file).
 """
 
 from __future__ import annotations
@@ -52,6 +68,7 @@ import standin_lib as s
 import yaml
 
 ROOT = Path(os.environ.get("DOCKYARD_STANDIN_ROOT", "/"))  # tests of the stand-in itself run in a temp root
+KUBEADM_VERSION = "v" + "__VERSION__".lstrip("v")  # baked in by build_kubeadm(out_path, version)
 
 
 def _data(name: str) -> Any:
@@ -425,6 +442,7 @@ def init(cmd: s.Command) -> None:
     make_ca(pki / "front-proxy-ca.crt", pki / "front-proxy-ca.key", "front-proxy-ca")
     make_ca(pki / "etcd" / "ca.crt", pki / "etcd" / "ca.key", "etcd-ca")
     apiserver_cert(cluster, init_cfg)
+    etcd_certs(pki, name, endpoint.get("advertiseAddress", "127.0.0.1"))
     (pki / "sa.key").write_bytes(openssl("genpkey", "-algorithm", "RSA"))
     (pki / "sa.key").chmod(0o600)
     (pki / "sa.pub").write_bytes(openssl("pkey", "-in", str(pki / "sa.key"), "-pubout"))
@@ -530,6 +548,30 @@ def apiserver_cert(cluster: dict[str, Any], init_cfg: dict[str, Any]) -> None:
         pki / "ca.crt",
         "/CN=kube-apiserver",
         sans=list(dict.fromkeys(sans)),
+    )
+
+
+def etcd_certs(pki: Path, name: str, address: str) -> None:
+    """The etcd certificates kubeadm's certs phase issues from etcd/ca (kubeadm's names and subjects):
+    etcd/server and etcd/peer (CN = node name, SANs name, localhost, the address, 127.0.0.1, ::1),
+    etcd/healthcheck-client (what etcdctl health checks use) and apiserver-etcd-client."""
+    ca = pki / "etcd" / "ca.crt"
+    sans = list(dict.fromkeys([name, "localhost", address, "127.0.0.1", "::1"]))
+    issue(pki / "etcd/server.crt", pki / "etcd/server.key", ca, f"/CN={name}", sans=sans, usage="serverAuth,clientAuth")
+    issue(pki / "etcd/peer.crt", pki / "etcd/peer.key", ca, f"/CN={name}", sans=sans, usage="serverAuth,clientAuth")
+    issue(
+        pki / "etcd/healthcheck-client.crt",
+        pki / "etcd/healthcheck-client.key",
+        ca,
+        "/CN=kube-etcd-healthcheck-client",
+        usage="clientAuth",
+    )
+    issue(
+        pki / "apiserver-etcd-client.crt",
+        pki / "apiserver-etcd-client.key",
+        ca,
+        "/CN=kube-apiserver-etcd-client",
+        usage="clientAuth",
     )
 
 
@@ -666,6 +708,7 @@ def join(cmd: s.Command) -> None:
         local = control_plane.get("localAPIEndpoint", {})
         address = local.get("advertiseAddress", "")
         apiserver_cert(cluster, {"nodeRegistration": registration, "localAPIEndpoint": local})
+        etcd_certs(pki, name, address or "127.0.0.1")
         etc = host("/etc/kubernetes")
         kubeconfig(etc / "admin.conf", server, cluster_name, "kubernetes-admin", "kubeadm:cluster-admins")
         kubeconfig(etc / "kubelet.conf", server, cluster_name, f"system:node:{name}", "system:nodes")
@@ -747,6 +790,248 @@ def reset(cmd: s.Command) -> None:
     print("[reset] The reset process does not clean CNI configuration.")
 
 
+# ------------------------------------------------------------------ upgrade apply / upgrade node
+
+COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd")
+
+
+def version_tuple(text: str) -> tuple[int, int, int]:
+    match = re.fullmatch(r"v?(\d+)\.(\d+)\.(\d+)", str(text))
+    if not match:
+        s.fail(f'error: unable to parse version "{text}": expected v<major>.<minor>.<patch>')
+    return int(match[1]), int(match[2]), int(match[3])
+
+
+def kubeconfig_api(path: str) -> Api:
+    """A client as kubeadm builds one from a kubeconfig: its server, CA, client certificate or token."""
+    conf_path = host(path)
+    if not conf_path.exists():
+        s.fail(f'[preflight] couldn\'t create a Kubernetes client from file "{path}": no such file or directory')
+    conf = yaml.safe_load(conf_path.read_text())
+    cluster, user = conf["clusters"][0]["cluster"], conf["users"][0]["user"]
+    ca = base64.b64decode(cluster["certificate-authority-data"])
+    if "client-certificate-data" in user:
+        pair = (base64.b64decode(user["client-certificate-data"]), base64.b64decode(user["client-key-data"]))
+        return Api(cluster["server"], ca, cert=pair)
+    return Api(cluster["server"], ca, token=user.get("token", ""))
+
+
+def node_name_of(path: str) -> str:
+    """The node's name, as its kubelet.conf's user says it (system:node:<name>)."""
+    conf_path = host(path)
+    if conf_path.exists():
+        user = yaml.safe_load(conf_path.read_text())["users"][0]["name"]
+        if user.startswith("system:node:"):
+            return user.removeprefix("system:node:")
+    return os.uname().nodename
+
+
+def cluster_configuration(api: Api) -> dict[str, Any]:
+    print('[upgrade/config] Reading configuration from the "kubeadm-config" ConfigMap in namespace "kube-system"...')
+    found = api.get("/api/v1/namespaces/kube-system/configmaps/kubeadm-config")
+    return yaml.safe_load(found["data"]["ClusterConfiguration"])
+
+
+def upgrade_config(cmd: s.Command, section: str) -> dict[str, Any]:
+    """The UpgradeConfiguration's ``apply`` or ``node`` section (strictly validated); empty without --config."""
+    if not cmd.flag("--config"):
+        return {}
+    docs = load_config(cmd.flag("--config"))
+    if "UpgradeConfiguration" not in docs:
+        s.fail(f"error: {cmd.flag('--config')}: no UpgradeConfiguration in the config")
+    part = docs["UpgradeConfiguration"].get(section) or {}
+    if part.get("dryRun") or cmd.flag("--dry-run"):
+        s.unsupported(f"kubeadm upgrade {section} dry run (Dockyard's roles do not ask for one)")
+    return part
+
+
+def manifest_tag(component: str) -> str:
+    path = host(f"/etc/kubernetes/manifests/{component}.yaml")
+    if not path.exists():
+        return ""
+    image = yaml.safe_load(path.read_text())["spec"]["containers"][0]["image"]
+    return image.rsplit(":", 1)[-1]
+
+
+def upgrade_manifests(version: str) -> bool:
+    """Back the static pod manifests up (/etc/kubernetes/tmp/kubeadm-backup-manifests-<date>-<time>)
+    and write them with ``version``'s image tag; False (nothing touched) when they have it already."""
+    manifests = host("/etc/kubernetes/manifests")
+    if all(manifest_tag(c) == version for c in COMPONENTS if (manifests / f"{c}.yaml").exists()):
+        print(f"[upgrade/staticpods] The static Pod manifests are already at {version}; nothing to write")
+        return False
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d-%H-%M-%S")
+    backup = host(f"/etc/kubernetes/tmp/kubeadm-backup-manifests-{stamp}")
+    backup.mkdir(parents=True, exist_ok=True)
+    for component in COMPONENTS:
+        path = manifests / f"{component}.yaml"
+        if not path.exists():
+            continue
+        text = path.read_text()
+        (backup / path.name).write_text(text)
+        pod = yaml.safe_load(text)
+        container = pod["spec"]["containers"][0]
+        container["image"] = f"{container['image'].rsplit(':', 1)[0]}:{version}"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(yaml.safe_dump(pod))
+        tmp.replace(path)
+        print(f'[upgrade/staticpods] Moving new manifest to "/etc/kubernetes/manifests/{path.name}" and backing up old '
+              f'manifest to "/etc/kubernetes/tmp/{backup.name}/{path.name}"')  # fmt: skip
+    return True
+
+
+def ready_control_planes(api: Api) -> list[str]:
+    """Names of the control-plane Nodes whose Ready condition is not True."""
+    nodes = api.get("/api/v1/nodes?labelSelector=node-role.kubernetes.io%2Fcontrol-plane")["items"]
+    not_ready = []
+    for node in nodes:
+        ready = [c for c in (node.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"]
+        if not ready or ready[0].get("status") != "True":
+            not_ready.append(node["metadata"]["name"])
+    return sorted(not_ready)
+
+
+def ignored(cmd: s.Command, part: dict[str, Any]) -> set[str]:
+    flags = cmd.flag("--ignore-preflight-errors") or []
+    flags = flags if isinstance(flags, list) else [flags]
+    names = {x.strip().lower() for f in flags for x in f.split(",")}
+    return names | {x.lower() for x in part.get("ignorePreflightErrors") or []}
+
+
+def upgrade_apply(cmd: s.Command) -> None:
+    part = upgrade_config(cmd, "apply")
+    wanted = part.get("kubernetesVersion", "")
+    if cmd.args and wanted and version_tuple(cmd.args[0]) != version_tuple(wanted):
+        s.fail(f'error: the version argument "{cmd.args[0]}" and apply.kubernetesVersion "{wanted}" differ')
+    target = cmd.args[0] if cmd.args else wanted
+    if not target:
+        s.fail("error: missing version argument: kubeadm upgrade apply [version] (or apply.kubernetesVersion)")
+    target = "v" + str(target).lstrip("v")
+    kubeconfig_path = cmd.flag("--kubeconfig", "/etc/kubernetes/admin.conf")
+    api = kubeconfig_api(kubeconfig_path)
+    if not host("/etc/kubernetes/manifests/kube-apiserver.yaml").exists():
+        s.fail(
+            "[upgrade] FATAL: this node is not a control plane: "
+            "/etc/kubernetes/manifests/kube-apiserver.yaml is missing"
+        )
+    print("[preflight] Running pre-flight checks.")
+    not_ready = ready_control_planes(api)
+    skipped = ignored(cmd, part)
+    if not_ready and not {"controlplanenodesready", "all"} & skipped:
+        s.fail(
+            "[preflight] Some fatal errors occurred:\n"
+            "\t[ERROR ControlPlaneNodesReady]: there are NotReady control-planes in the cluster: "
+            f"[{' '.join(not_ready)}]\n"
+            "[preflight] If you know what you are doing, you can make a check non-fatal with "
+            "`--ignore-preflight-errors=...`"
+        )
+    cluster = cluster_configuration(api)
+    current = "v" + str(cluster.get("kubernetesVersion", "")).lstrip("v")
+    print(f'[upgrade/version] You have chosen to change the cluster version to "{target}"')
+    print(f"[upgrade/versions] Cluster version: {current}")
+    print(f"[upgrade/versions] kubeadm version: {KUBEADM_VERSION}")
+    want, have, mine = version_tuple(target), version_tuple(current), version_tuple(KUBEADM_VERSION)
+    if want > mine:
+        s.fail(
+            f"[upgrade/version] FATAL: the --version argument is invalid due to these fatal errors:\n\n"
+            f'\t- Specified version to upgrade to "{target}" is higher than the kubeadm version "{KUBEADM_VERSION}". '
+            "Upgrade kubeadm first using the tool you used to install kubeadm"
+        )
+    if want[:1] != have[:1] or want[1] > have[1] + 1:
+        s.fail(
+            f"[upgrade/version] FATAL: the --version argument is invalid due to these fatal errors:\n\n"
+            f'\t- Specified version to upgrade to "{target}" is too high; '
+            "kubeadm can upgrade only 1 minor version at a time"
+        )
+    if want < have:
+        s.fail(
+            f"[upgrade/version] FATAL: the --version argument is invalid due to these fatal errors:\n\n"
+            f'\t- Specified version to downgrade to "{target}" is lower than the cluster version "{current}"; '
+            "this stand-in (as Dockyard's upgrade rules) does not downgrade"
+        )
+    if not (cmd.flag("--yes") or cmd.flag("-y") or cmd.flag("--force") or cmd.flag("-f") or part.get("forceUpgrade")):
+        s.fail("[upgrade] Are you sure you want to proceed? [y/N]: aborted (no terminal to confirm; pass --yes)")
+    changed = upgrade_manifests(target)
+    if current != target:
+        cluster["kubernetesVersion"] = target
+        api.apply(
+            "/api/v1/namespaces/kube-system/configmaps/kubeadm-config",
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "kubeadm-config", "namespace": "kube-system"},
+                "data": {"ClusterConfiguration": yaml.safe_dump(cluster)},
+            },
+        )
+        print(
+            '[upload-config] Storing the configuration used in ConfigMap "kubeadm-config" '
+            'in the "kube-system" Namespace'
+        )
+    if state_file().exists():
+        state = load_state()
+        state["version"] = target
+        save_state(state)
+    node = node_name_of("/etc/kubernetes/kubelet.conf")
+    s.record(
+        "kubeadm-standin",
+        ["upgrade", "apply"],
+        event="upgraded",
+        kind="apply",
+        node=node,
+        from_version=current,
+        to_version=target,
+        changed=changed or current != target,
+    )
+    print(f'[upgrade/successful] SUCCESS! Your cluster was upgraded to "{target}". Enjoy!')
+
+
+def upgrade_node(cmd: s.Command) -> None:
+    upgrade_config(cmd, "node")
+    control_plane = host("/etc/kubernetes/manifests/kube-apiserver.yaml").exists()
+    kubeconfig_path = cmd.flag("--kubeconfig") or (
+        "/etc/kubernetes/admin.conf" if control_plane else "/etc/kubernetes/kubelet.conf"
+    )
+    api = kubeconfig_api(kubeconfig_path)
+    cluster = cluster_configuration(api)
+    target = "v" + str(cluster.get("kubernetesVersion", "")).lstrip("v")
+    if version_tuple(KUBEADM_VERSION) < version_tuple(target):
+        s.fail(
+            f'error execution phase preflight: the kubeadm version "{KUBEADM_VERSION}" is older than the cluster '
+            f'version "{target}"; upgrade kubeadm first using the tool you used to install kubeadm'
+        )
+    node = node_name_of("/etc/kubernetes/kubelet.conf")
+    if control_plane:
+        before = "v" + manifest_tag("kube-apiserver").lstrip("v")
+        print(f'[upgrade] Upgrading your Static Pod-hosted control plane instance to version "{target}"...')
+        changed = upgrade_manifests(target)
+    else:
+        print("[upgrade] Skipping phase. Not a control plane node.")
+        code, found = api.call("GET", f"/api/v1/nodes/{node}")
+        before = (found.get("status") or {}).get("nodeInfo", {}).get("kubeletVersion", "") if code == 200 else ""
+        changed = before != target
+    config = host("/var/lib/kubelet/config.yaml")
+    if config.exists():
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d-%H-%M-%S")
+        backup = host(f"/etc/kubernetes/tmp/kubeadm-kubelet-config-{stamp}")
+        backup.mkdir(parents=True, exist_ok=True)
+        (backup / "config.yaml").write_text(config.read_text())
+        print(f"[upgrade] Backing up kubelet config file to /etc/kubernetes/tmp/{backup.name}/config.yaml")
+        print('[kubelet-start] Writing kubelet configuration to file "/var/lib/kubelet/config.yaml"')
+    s.record(
+        "kubeadm-standin",
+        ["upgrade", "node"],
+        event="upgraded",
+        kind="node",
+        node=node,
+        control_plane=control_plane,
+        from_version=before,
+        to_version=target,
+        changed=changed,
+    )
+    print("[upgrade] The configuration for this node was successfully upgraded!")
+    print("[upgrade] Now you should go ahead and upgrade the kubelet package using your package manager.")
+
+
 HANDLERS = {
     "init": init,
     "token create": token_create,
@@ -754,6 +1039,8 @@ HANDLERS = {
     "init phase certs apiserver": certs_apiserver,
     "join": join,
     "reset": reset,
+    "upgrade apply": upgrade_apply,
+    "upgrade node": upgrade_node,
 }
 
 

@@ -12,16 +12,30 @@ standin_lib, pure-Python PyYAML and the Kubernetes API test double tests/fakes/k
   against pki/ca.crt), on 0.0.0.0:<localAPIEndpoint.bindPort>, its objects kept in
   /var/lib/dockyard-standin/kube-api.json so a restarted kubelet brings the same cluster back; the
   kube-vip pod, when present, holds the VIP on its interface (``ip addr add``) as kube-vip's leader
-  does. One API double per cluster: control planes that join run no API server of their own.
+  does. One API double per cluster: control planes that join run no API server of their own. The
+  API double's /version follows the kube-apiserver manifest's image tag (re-read while it runs), so
+  after ``kubeadm upgrade apply`` it answers the new version;
+* reports its Node's status as the kubelet does, with /etc/kubernetes/kubelet.conf's credentials
+  (client certificate or token; the node name from its user ``system:node:<name>``): a merge patch
+  of /api/v1/nodes/<name>/status with nodeInfo.kubeletVersion = v<its version> and the Ready
+  condition, True (KubeletReady) once /etc/cni/net.d holds a *.conflist or *.conf (containerd's
+  NetworkReady), else False with the runtime's NetworkPluginNotReady message; at start and whenever
+  what the Node says differs from that (checked every 2 s; written only on a difference).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import ssl
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +86,111 @@ def serve_api(state: dict[str, Any]) -> Any:
     return api
 
 
+NOT_READY = (
+    "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady "
+    "message:Network plugin returns error: cni plugin not initialized"
+)
+STATUS_EVERY_S = 2.0
+
+
+def apiserver_version(manifests: Path, fallback: str) -> str:
+    """The kube-apiserver static pod's image tag (what the API server it runs reports as its version)."""
+    try:
+        pod = yaml.safe_load((manifests / "kube-apiserver.yaml").read_text())
+        return "v" + pod["spec"]["containers"][0]["image"].rsplit(":", 1)[-1].lstrip("v")
+    except (OSError, KeyError, IndexError, TypeError, yaml.YAMLError):
+        return fallback
+
+
+def network_ready() -> bool:
+    """containerd's NetworkReady: a CNI network configuration in /etc/cni/net.d."""
+    folder = host("/etc/cni/net.d")
+    return folder.is_dir() and any(p.suffix in (".conflist", ".conf") for p in folder.iterdir() if p.is_file())
+
+
+class NodeStatus:
+    """The kubelet's node status updates: its kubeconfig's identity, merge patches of nodes/<name>/status."""
+
+    def __init__(self) -> None:
+        self.loaded: tuple[float, Any] | None = None  # (kubelet.conf mtime, (server, name, ssl context, token))
+
+    def _client(self) -> Any:
+        path = host("/etc/kubernetes/kubelet.conf")
+        if not path.exists():
+            return None
+        mtime = path.stat().st_mtime
+        if self.loaded is None or self.loaded[0] != mtime:
+            conf = yaml.safe_load(path.read_text())
+            cluster, named = conf["clusters"][0]["cluster"], conf["users"][0]
+            user = named["user"]
+            ctx = ssl.create_default_context(cadata=base64.b64decode(cluster["certificate-authority-data"]).decode())
+            if "client-certificate-data" in user:
+                with tempfile.TemporaryDirectory() as tmp:
+                    crt, key = Path(tmp) / "c.crt", Path(tmp) / "c.key"
+                    crt.write_bytes(base64.b64decode(user["client-certificate-data"]))
+                    key.write_bytes(base64.b64decode(user["client-key-data"]))
+                    ctx.load_cert_chain(crt, key)
+            name = str(named["name"]).removeprefix("system:node:")
+            self.loaded = (mtime, (cluster["server"].rstrip("/"), name, ctx, user.get("token", "")))
+        return self.loaded[1]
+
+    def _call(self, client: Any, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        server, _name, ctx, token = client
+        headers = {"Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/merge-patch+json"
+        req = urllib.request.Request(server + path, data=data, method=method, headers=headers)  # noqa: S310 (https)
+        try:
+            with urllib.request.urlopen(req, context=ctx, timeout=5) as resp:  # noqa: S310 (https)
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, None
+
+    def report(self) -> None:
+        """Patch the Node's status when it differs from what this kubelet would report."""
+        client = self._client()
+        if client is None:
+            return
+        name = client[1]
+        ready = network_ready()
+        try:
+            code, node = self._call(client, "GET", f"/api/v1/nodes/{name}/status")
+            if code != 200:
+                return  # not registered yet (kubeadm registers it), or the API is not up
+            status = node.get("status") or {}
+            condition = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
+            wanted = "True" if ready else "False"
+            kubelet_version = f"v{VERSION.lstrip('v')}"
+            if (status.get("nodeInfo") or {}).get("kubeletVersion") == kubelet_version and (
+                condition.get("status") == wanted
+            ):
+                return
+            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            ready_condition = {
+                "type": "Ready",
+                "status": wanted,
+                "reason": "KubeletReady" if ready else "KubeletNotReady",
+                "message": "kubelet is posting ready status" if ready else NOT_READY,
+                "lastHeartbeatTime": now,
+                "lastTransitionTime": now
+                if condition.get("status") != wanted
+                else condition.get("lastTransitionTime", now),
+            }
+            others = [c for c in status.get("conditions") or [] if c.get("type") != "Ready"]
+            patch = {
+                "status": {"nodeInfo": {"kubeletVersion": kubelet_version}, "conditions": [*others, ready_condition]}
+            }
+            code, _ = self._call(client, "PATCH", f"/api/v1/nodes/{name}/status?fieldManager=kubelet", patch)
+            if code < 300:
+                s.record("kubelet", [], event="node-status", node=name, version=kubelet_version, ready=ready)
+        except (OSError, ValueError):
+            return  # the API server is not reachable yet: the next round tries again
+
+
 def hold_vip(manifest: Path) -> None:
     pod = yaml.safe_load(manifest.read_text())
     env = {e["name"]: e.get("value", "") for e in pod["spec"]["containers"][0].get("env", [])}
@@ -83,7 +202,8 @@ def hold_vip(manifest: Path) -> None:
 
 
 def main() -> None:
-    cmd = s.parse("kubelet", sys.argv[1:], SPEC)
+    s.record("kubelet", sys.argv[1:], version=VERSION)
+    cmd = s.parse("kubelet", sys.argv[1:], SPEC, log=False)
     if cmd.flag("--version"):
         print(f"Kubernetes v{VERSION} (stand-in)")
         return
@@ -93,13 +213,20 @@ def main() -> None:
     manifests = host("/etc/kubernetes/manifests")
     api = None
     vip_held = False
+    status = NodeStatus()
+    next_status = 0.0
     while True:  # a running kubelet, as far as systemd can tell; static pods appear while it runs
         state = kubeadm_state()
         if state.get("serves_api") and api is None and (manifests / "kube-apiserver.yaml").exists():
             api = serve_api(state)
+        if api is not None:
+            api.git_version = apiserver_version(manifests, api.git_version)
         if api is not None and not vip_held and (manifests / "kube-vip.yaml").exists():
             hold_vip(manifests / "kube-vip.yaml")
             vip_held = True
+        if time.monotonic() >= next_status:
+            status.report()
+            next_status = time.monotonic() + STATUS_EVERY_S
         time.sleep(1)
 
 

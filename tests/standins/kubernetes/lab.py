@@ -1,5 +1,5 @@
-"""The cluster stand-ins for the air-gap chain (tests only): kubeadm, kubelet, kubectl, crictl and
-the CNI plugins, see tests/standins/catalogue_standins.py."""
+"""The cluster stand-ins for the air-gap chain (tests only): kubeadm, kubelet, kubectl, crictl, the CNI
+plugins and etcd's release tarball (etcdctl, etcdutl), see tests/standins/catalogue_standins.py."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dockyard import catalogue
 from tests.standins.built import Built
 from tests.standins.catalogue_standins import Builder
 from tests.standins.kubernetes.build import build_kubeadm
+from tests.standins.kubernetes.etcd import build_etcd_tarball
 from tests.standins.kubernetes.node_tools import (
     build_cni_tarball,
     build_crictl_tarball,
@@ -18,7 +19,7 @@ from tests.standins.kubernetes.node_tools import (
 
 
 def _kubeadm(art: catalogue.Artefact, work: Path) -> Built:
-    return build_kubeadm(work / "kubernetes" / art.id)
+    return build_kubeadm(work / "kubernetes" / art.id, art.version)
 
 
 def _kubelet(art: catalogue.Artefact, work: Path) -> Built:
@@ -37,6 +38,10 @@ def _cni(art: catalogue.Artefact, work: Path) -> Built:
     return build_cni_tarball(work / "cni" / art.file_name, work / "cni")
 
 
+def _etcd(art: catalogue.Artefact, work: Path) -> Built:
+    return build_etcd_tarball(work / "etcd" / art.file_name, work / "etcd", art.version)
+
+
 def builders() -> dict[tuple[str, str], Builder]:
     arch = "amd64"  # the stand-ins are built for this machine's hosts
     return {
@@ -45,4 +50,5 @@ def builders() -> dict[tuple[str, str], Builder]:
         ("kubernetes", f"kubectl-linux-{arch}"): _kubectl,
         ("crictl", f"crictl-linux-{arch}"): _crictl,
         ("cni_plugins", f"cni-plugins-linux-{arch}"): _cni,
+        ("etcd", f"etcd-linux-{arch}"): _etcd,
     }
