@@ -7,6 +7,7 @@
     {{ lookup('dockyard_platform', 'spec') }}                 the dockyard_* variables, without the vault
     {{ lookup('dockyard_platform', 'mirror') }}               {present, fqdn, port, registry} of the mirror
     {{ lookup('dockyard_platform', 'kube_api') }}             the cluster's API endpoint, SANs and networks
+    {{ lookup('dockyard_platform', 'kubeconfig') }}           the controller's admin kubeconfig of the env
 
 The spec is read from the play's variables (inventory, vars files or extra vars alike); host
 addresses from ``dockyard_address`` or ``ansible_host`` of each host.
@@ -14,12 +15,14 @@ addresses from ``dockyard_address`` or ``ansible_host`` of each host.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
 from dockyard import service_names
+from dockyard.gitops.settings import kubeconfig_path
 from dockyard.problems import DockyardError
 from dockyard.spec.cluster import kube_api
 from dockyard.spec.variables import build, mirror_facts, spec_from
@@ -43,6 +46,7 @@ FACTS = (
     "spec",
     "mirror",
     "kube_api",
+    "kubeconfig",
 )
 
 
@@ -69,6 +73,9 @@ class LookupModule(LookupBase):
                 return [service_names.service_addresses(platform, groups, address_of, env)]
             if terms[0] == "addresses_without_dns":  # what the controller resolves itself (as seed does)
                 return [{} if platform.dns else service_names.service_addresses(platform, groups, address_of, env)]
+            if terms[0] == "kubeconfig":  # relative paths start at the repository (playbook_dir's parent)
+                root = Path(str(v.get("playbook_dir", "."))).resolve().parent
+                return [str(kubeconfig_path(root, spec, str(env)))]
             if terms[0] == "kube_api":
                 control_planes = [(n, address_of(n)) for n in groups.get("kube_control_plane", [])]
                 return [kube_api(spec, control_planes)]
