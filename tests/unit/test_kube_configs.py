@@ -1,8 +1,8 @@
 """Every kubeadm, kubelet and kube-proxy configuration the cluster roles render validates against the
 strict schemas built from ../shared/reference/kubeadm (tests/kube_schema.py): a single control plane,
-HA with each API endpoint mode, and the JoinConfiguration. Rendered by the roles' own configs.yml
-through `invoke render --configs`'s playbook (playbooks/render_configs.yml) plus the JoinConfiguration
-template (tests/unit/render/join_configs.yml), no host touched."""
+HA with each API endpoint mode, the JoinConfiguration and the UpgradeConfiguration. Rendered by the
+roles' own configs.yml through `invoke render --configs`'s playbook (playbooks/render_configs.yml)
+plus the JoinConfiguration template (tests/unit/render/join_configs.yml), no host touched."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from dockyard import catalogue
 from tests import kube_schema
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,6 +109,19 @@ def test_every_document_validates(rendered: tuple[str, Path]) -> None:
     )
     if len(groups["kube_control_plane"]) > 1:
         assert "JoinConfiguration" in checked
+
+
+def test_upgrade_configuration_validates_on_every_node(rendered: tuple[str, Path]) -> None:
+    """The UpgradeConfiguration `kubeadm upgrade apply|node --config` reads, on every node, names the
+    catalogue's version."""
+    layout, out = rendered
+    groups, _ = LAYOUTS[layout]
+    version = str(catalogue.product()["kubernetes"]["version"])
+    for host in [*groups["kube_control_plane"], *groups["kube_node"]]:
+        docs = documents(out / host / "etc/kubernetes/kubeadm/upgrade.yaml")
+        assert [d["kind"] for d in docs] == ["UpgradeConfiguration"], (layout, host)
+        assert kube_schema.problems(docs[0]) == [], (layout, host)
+        assert docs[0]["apply"]["kubernetesVersion"] == f"v{version}"
 
 
 def test_endpoint_and_sans(rendered: tuple[str, Path]) -> None:
