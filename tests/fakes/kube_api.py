@@ -1161,26 +1161,20 @@ def main(argv: list[str] | None = None) -> int:
     """Run the double on its own (the argocd Molecule scenario does): write a kubeconfig for it,
     detach, record the PID, and serve until SIGTERM."""
     import argparse  # noqa: PLC0415
-    import os  # noqa: PLC0415
-    import signal  # noqa: PLC0415
+
+    from tests.standins import detached  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(description="TEST DOUBLE of the Kubernetes API server")
     parser.add_argument("--kubeconfig", type=Path, required=True)
     parser.add_argument("--pid-file", type=Path, required=True)
     parser.add_argument("--namespace", action="append", default=[], help="namespaces that exist from the start")
     args = parser.parse_args(argv)
-    if os.fork():  # the caller returns at once; the child serves
-        return 0
-    os.setsid()
+    detached.stop(args.pid_file)  # one an earlier run left behind
     api = KubeAPI()
     for namespace in args.namespace:
         api.create_namespace(namespace)
     api.kubeconfig(args.kubeconfig)
-    args.pid_file.write_text(f"{os.getpid()}\n")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with api:
-        stop.wait()
+    detached.serve_detached(args.pid_file, api)
     return 0
 
 

@@ -36,6 +36,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from dockyard import pki
+from tests.standins import detached
 from tests.standins.airgap_upstream import Registry
 from tests.standins.upstream import TestUpstream
 
@@ -224,12 +225,9 @@ def serve(layout: Layout) -> None:
 
 
 def running(layout: Layout) -> bool:
-    try:
-        pid = int(layout.pid_file.read_text())
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        return False
-    return layout.port_file.exists()
+    """It serves: the PID file names a live fake internet started for this root, and it has said
+    its port."""
+    return detached.running(layout.pid_file, started_with=layout.root) is not None and layout.port_file.exists()
 
 
 def start_detached(layout: Layout, files_hosts: list[str], registry_hosts: list[str]) -> None:
@@ -258,23 +256,9 @@ def start_detached(layout: Layout, files_hosts: list[str], registry_hosts: list[
 
 
 def stop(layout: Layout) -> None:
-    """End the fake internet this layout's PID file names (only that process)."""
-    try:
-        pid = int(layout.pid_file.read_text())
-    except (OSError, ValueError):
-        return
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        layout.pid_file.unlink(missing_ok=True)
-        return
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.1)
+    """End the fake internet this layout's PID file names (only that process; a stale file is
+    removed)."""
+    detached.stop(layout.pid_file, started_with=layout.root)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,9 +9,7 @@ points the catalogue's artefacts here, with the stand-ins' own sha256.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import ssl
 import threading
 import time
@@ -22,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from tests.standins import detached
 from tests.standins.built import Built
 
 
@@ -93,17 +92,9 @@ class TestUpstream:
         self._server.server_close()
 
     def serve_detached(self, pid_file: Path) -> None:
-        """Fork: the parent returns at once; the child records its PID in ``pid_file`` and serves
-        until SIGTERM (for scenarios that need the upstream beyond the process that built it)."""
-        if os.fork():
-            return
-        os.setsid()
-        pid_file.write_text(f"{os.getpid()}\n")
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        with self:
-            stop.wait()
-        os._exit(0)
+        """Serve in a detached process until SIGTERM, its PID in ``pid_file`` (for scenarios that need
+        the upstream beyond the process that built it); tests.standins.detached stops it."""
+        detached.serve_detached(pid_file, self)
 
     def __enter__(self) -> TestUpstream:
         return self.start()

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from dockyard import catalogue
+from tests.standins import detached
 from tests.standins.jenkins import build_plugin, core_overlay, publish_core, publish_lockfile
 from tests.standins.upstream import TestUpstream
 
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--overlay-upgrade", type=Path, required=True)
     parser.add_argument("--pid-file", type=Path, required=True)
     args = parser.parse_args(argv)
+    detached.stop(args.pid_file)  # one an earlier run left behind gives its address up first
     upstream = TestUpstream(args.root / "serve", args.cert, args.key, bind=(args.bind, 0))
     product = catalogue.product()
     _, overlay = publish_lockfile(upstream, args.root / "built", product, args.from_version)

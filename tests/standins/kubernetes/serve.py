@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from dockyard import catalogue, pki
+from tests.standins import detached
 from tests.standins.kubernetes.build import build_kubeadm
 from tests.standins.kubernetes.etcd import build_etcd_tarball
 from tests.standins.kubernetes.node_tools import (
@@ -103,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         "--upgrade-to", action="append", default=[], help="also serve kubeadm/kubelet/kubectl of this version"
     )
     args = parser.parse_args(argv)
+    detached.stop(args.pid_file)  # one an earlier run left behind gives its address up first
     args.dir.mkdir(parents=True, exist_ok=True)
     ca, _ = pki.load_or_create_ca(args.dir / "ca", "Dockyard test upstream CA")
     pki.ensure_cert(ca, pki.CertRequest("upstream", ("test-upstream.invalid",), (args.bind,)))
