@@ -130,7 +130,7 @@ class KubeAPI:
         self._changed = threading.Condition(self._lock)  # a watch waits on it for the next event
         self._events: list[tuple[int, str, tuple[str, str, str], dict[str, Any]]] = []  # (rv, type, key, obj)
         self.resources: dict[str, Resource] = {**BUILTIN, **(ARGO_RESOURCES if crds_installed else {})}
-        self.crd_schemas: dict[str, dict[str, Any]] = {}  # plural -> openAPIV3Schema, for kinds from CRD objects
+        self.crd_schemas: dict[str, dict[str, Any]] = {}  # resource key (_key) -> openAPIV3Schema, for CRDs' kinds
         self._rv = 100
         for ns in ("default", "kube-system", *(("kube-public", "kube-node-lease") if tls else ())):
             self._objects[("namespaces", "", ns)] = _Stored(
@@ -392,7 +392,7 @@ class KubeAPI:
             verbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
             resources.append(
                 {
-                    "name": plural,
+                    "name": plural.partition(".")[0],
                     "singularName": r.kind.lower(),
                     "namespaced": r.namespaced,
                     "kind": r.kind,
@@ -412,6 +412,13 @@ class KubeAPI:
         gv = f"{group}/{version}" if group else version
         return 200, {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}
 
+    def _key(self, plural: str, group: str) -> str:
+        """The double's name for a resource: its plural, or ``plural.group`` when another group
+        serves that plural already (networkpolicies of networking.k8s.io and of
+        crd.projectcalico.org), as the API server tells them apart by group."""
+        known = self.resources.get(plural)
+        return plural if known is None or known.group == group else f"{plural}.{group}"
+
     def _route(self, parts: list[str]) -> tuple[str, str, str] | None:
         if parts[:2] == ["api", "v1"]:
             rest, group, version = parts[2:], "", "v1"
@@ -422,12 +429,13 @@ class KubeAPI:
         namespace = ""
         if len(rest) >= 3 and rest[0] == "namespaces":
             namespace, rest = rest[1], rest[2:]
-        r = self.resources.get(rest[0]) if rest else None
-        if len(rest) == 3 and rest[2] in SUBRESOURCES.get(rest[0], ()):
+        key = self._key(rest[0], group) if rest else ""
+        r = self.resources.get(key)
+        if len(rest) == 3 and rest[2] in SUBRESOURCES.get(key, ()):
             rest = rest[:2]  # nodes/<name>/status, pods/<name>/eviction: the object they belong to
         if r is None or (r.group, r.version) != (group, version) or len(rest) > 2:
             return None
-        plural = rest[0]
+        plural = key
         if (namespace and not r.namespaced) or (r.namespaced and not namespace and len(rest) == 2):
             return None  # a namespaced kind without a namespace: only a list across all namespaces
         return plural, namespace, rest[1] if len(rest) == 2 else ""
@@ -489,7 +497,7 @@ class KubeAPI:
                 return 422, _status(422, "Invalid", "; ".join(errors))
         if plural == CRD_PLURAL:
             for new_plural, (res, _schema) in crd_resources(body).items():
-                known = self.resources.get(new_plural)
+                known = self.resources.get(self._key(new_plural, res.group))
                 if known is not None and (known.group, known.kind) != (res.group, res.kind):
                     return 422, _status(422, "Invalid", f"spec.names.plural: {new_plural} is served already")
         return None
@@ -510,6 +518,8 @@ class KubeAPI:
             return 400, _status(400, "BadRequest", "the body is not an object")
         if refused := self._check_body(plural, namespace, name, applied):
             return refused
+        if plural == CRD_PLURAL:  # the API server resets a CRD's status on create and keeps it on update
+            applied.pop("status", None)  # (Calico's manifest ships CRDs with an empty status)
         r = self.resources[plural]
         key = (plural, namespace, name)
         existing = self._objects.get(key)
@@ -767,9 +777,9 @@ class KubeAPI:
             if any(o.get("uid") == uid for o in other.obj["metadata"].get("ownerReferences") or []):
                 self._delete(*other_key, {})
         if plural == CRD_PLURAL:
-            for gone in crd_resources(stored.obj):
-                self.resources.pop(gone, None)
-                self.crd_schemas.pop(gone, None)
+            for gone, (res, _schema) in crd_resources(stored.obj).items():
+                self.crd_schemas.pop(self._key(gone, res.group), None)
+                self.resources.pop(self._key(gone, res.group), None)
         return 200, _status(200, "Success", "deleted")
 
     # ------------------------------------------------------------------ the made-up cluster
@@ -778,8 +788,9 @@ class KubeAPI:
         obj = stored.obj
         if plural == CRD_PLURAL:
             for new_plural, (resource, schema) in crd_resources(obj).items():
-                self.resources[new_plural] = resource
-                self.crd_schemas[new_plural] = schema
+                key = self._key(new_plural, resource.group)
+                self.resources[key] = resource
+                self.crd_schemas[key] = schema
         if plural == "deployments":
             rs = replica_set_for(obj)
             rs_key = ("replicasets", namespace, rs["metadata"]["name"])

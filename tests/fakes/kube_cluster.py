@@ -364,7 +364,7 @@ def openapi_group_version(resources: dict[str, Resource], gv_path: str) -> dict[
         if _gv_path(r) != gv_path:
             continue
         scope = "/namespaces/{namespace}" if r.namespaced else ""
-        paths[f"/{gv_path}{scope}/{plural}/{{name}}"] = {
+        paths[f"/{gv_path}{scope}/{plural.partition('.')[0]}/{{name}}"] = {
             "patch": {
                 "operationId": f"patch{r.kind}",
                 "x-kubernetes-group-version-kind": {"group": r.group, "version": r.version, "kind": r.kind},

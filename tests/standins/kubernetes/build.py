@@ -1,6 +1,7 @@
 """Build the stand-in kubeadm (tests only): one executable file, as upstream ships kubeadm, named
-`kubeadm`; a Python zipapp carrying the stand-in, standin_lib, the kubeadm CLI spec and the strict
-config schemas (from tests/reference/kubeadm) and pure-Python PyYAML (the host has python3 only)."""
+`kubeadm`; a Python zipapp carrying the stand-in, standin_lib, its API client (kube_client), the
+kubeadm CLI spec and the strict config schemas (from tests/reference/kubeadm) and pure-Python PyYAML
+(the host has python3 only)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ def build_kubeadm(out_path: Path, version: str) -> Built:
                 {
                     "__main__.py": (HERE / "kubeadm_main.py").read_text().replace("__VERSION__", version).encode(),
                     "standin_lib.py": Path(standin_lib.__file__).read_bytes(),
+                    "kube_client.py": (HERE / "kube_client.py").read_bytes(),
                     "cli.json": json.dumps(kubeadm_spec()).encode(),
                     "schemas.json": json.dumps(schemas).encode(),
                     **{f"yaml/{p.name}": p.read_bytes() for p in sorted(yaml_dir.glob("*.py"))},

@@ -52,13 +52,9 @@ import json
 import os
 import re
 import secrets
-import ssl
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -66,6 +62,7 @@ from typing import Any
 
 import standin_lib as s
 import yaml
+from kube_client import Api, from_kubeconfig
 
 ROOT = Path(os.environ.get("DOCKYARD_STANDIN_ROOT", "/"))  # tests of the stand-in itself run in a temp root
 KUBEADM_VERSION = "v" + "__VERSION__".lstrip("v")  # baked in by build_kubeadm(out_path, version)
@@ -242,60 +239,6 @@ NOT_READY = (
     "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady "
     "message:Network plugin returns error: cni plugin not initialized"
 )
-
-
-class Api:
-    """A client of the cluster's API: verified TLS (``ca`` PEM) unless discovering, then a client
-    certificate (PEM pair) or a bearer token."""
-
-    def __init__(
-        self, server: str, ca: bytes | None, *, cert: tuple[bytes, bytes] | None = None, token: str = ""
-    ) -> None:
-        self.server, self.token = server.rstrip("/"), token
-        if ca is None:  # discovery: the CA is not known yet; what is fetched gets pinned by hash
-            self.ctx = ssl._create_unverified_context()  # noqa: S323
-        else:
-            self.ctx = ssl.create_default_context(cadata=ca.decode())
-        if cert is not None:
-            with tempfile.TemporaryDirectory() as tmp:
-                crt, key = Path(tmp) / "c.crt", Path(tmp) / "c.key"
-                crt.write_bytes(cert[0])
-                key.write_bytes(cert[1])
-                self.ctx.load_cert_chain(crt, key)
-
-    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        headers = {"Accept": "application/json"}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/apply-patch+yaml"
-        req = urllib.request.Request(self.server + path, data=data, method=method, headers=headers)  # noqa: S310 (https)
-        try:
-            with urllib.request.urlopen(req, context=self.ctx, timeout=10) as resp:  # noqa: S310 (https)
-                raw = resp.read()
-                code = resp.status
-        except urllib.error.HTTPError as exc:
-            raw, code = exc.read(), exc.code
-        try:
-            return code, json.loads(raw)
-        except ValueError:
-            return code, raw.decode(errors="replace")
-
-    def apply(self, path: str, obj: dict[str, Any], manager: str = "kubeadm") -> dict[str, Any]:
-        code, out = self.call("PATCH", f"{path}?fieldManager={manager}&force=true", obj)
-        if code >= 300:
-            s.fail(f"error: {path}: {code} {out.get('message', out) if isinstance(out, dict) else out}")
-        return out
-
-    def get(self, path: str) -> dict[str, Any]:
-        code, out = self.call("GET", path)
-        if code == 401:
-            s.fail("error: unable to authenticate: the bootstrap token is invalid or has expired")
-        if code >= 300:
-            s.fail(f"error: {path}: {code} {out.get('message', out) if isinstance(out, dict) else out}")
-        return out
 
 
 def admin_api() -> Api:
@@ -807,13 +750,7 @@ def kubeconfig_api(path: str) -> Api:
     conf_path = host(path)
     if not conf_path.exists():
         s.fail(f'[preflight] couldn\'t create a Kubernetes client from file "{path}": no such file or directory')
-    conf = yaml.safe_load(conf_path.read_text())
-    cluster, user = conf["clusters"][0]["cluster"], conf["users"][0]["user"]
-    ca = base64.b64decode(cluster["certificate-authority-data"])
-    if "client-certificate-data" in user:
-        pair = (base64.b64decode(user["client-certificate-data"]), base64.b64decode(user["client-key-data"]))
-        return Api(cluster["server"], ca, cert=pair)
-    return Api(cluster["server"], ca, token=user.get("token", ""))
+    return from_kubeconfig(yaml.safe_load(conf_path.read_text()))
 
 
 def node_name_of(path: str) -> str:

@@ -1,5 +1,6 @@
 """The cluster stand-ins for the air-gap chain (tests only): kubeadm, kubelet, kubectl, crictl, the CNI
-plugins and etcd's release tarball (etcdctl, etcdutl), see tests/standins/catalogue_standins.py."""
+plugins and etcd's release tarball (etcdctl, etcdutl), and Calico's real manifest; see
+tests/standins/catalogue_standins.py."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from tests.standins.kubernetes.etcd import build_etcd_tarball
 from tests.standins.kubernetes.node_tools import (
     build_cni_tarball,
     build_crictl_tarball,
+    build_kubectl,
     build_kubelet,
-    build_version_only,
+    calico_manifest,
 )
 
 
@@ -27,7 +29,7 @@ def _kubelet(art: catalogue.Artefact, work: Path) -> Built:
 
 
 def _kubectl(art: catalogue.Artefact, work: Path) -> Built:
-    return build_version_only(work / "kubernetes" / art.id, "kubectl", art.version)
+    return build_kubectl(work / "kubernetes" / art.id, art.version)
 
 
 def _crictl(art: catalogue.Artefact, work: Path) -> Built:
@@ -42,6 +44,10 @@ def _etcd(art: catalogue.Artefact, work: Path) -> Built:
     return build_etcd_tarball(work / "etcd" / art.file_name, work / "etcd", art.version)
 
 
+def _calico_manifest(art: catalogue.Artefact, work: Path) -> Built:
+    return calico_manifest(work / "calico" / art.file_name)
+
+
 def builders() -> dict[tuple[str, str], Builder]:
     arch = "amd64"  # the stand-ins are built for this machine's hosts
     return {
@@ -51,4 +57,5 @@ def builders() -> dict[tuple[str, str], Builder]:
         ("crictl", f"crictl-linux-{arch}"): _crictl,
         ("cni_plugins", f"cni-plugins-linux-{arch}"): _cni,
         ("etcd", f"etcd-linux-{arch}"): _etcd,
+        ("calico", "calico-manifest"): _calico_manifest,
     }

@@ -2,9 +2,10 @@
 kubelet, kubectl (single executables, as dl.k8s.io ships them), crictl (release tarball with one
 `crictl` at the top, as cri-tools ships it) and the CNI plugins (tarball of plugin executables at
 the top, as containernetworking/plugins ships it). Each is a zipapp carrying standin_lib; each
-records its calls and refuses what it does not know. No CLI reference for kubelet, kubectl or
-crictl is in the reference set, so they accept only `--version` / `version` and, for the kubelet,
-the flags kubeadm's drop-in passes (kubernetes/release 10-kubeadm.conf)."""
+records its calls and refuses what it does not know. No CLI reference for kubelet or crictl is in the
+reference set, so they accept only `--version` and, for the kubelet, the flags kubeadm's drop-in
+passes (kubernetes/release 10-kubeadm.conf); kubectl takes the calls the product makes
+(kubectl_main.py)."""
 
 from __future__ import annotations
 
@@ -69,12 +70,29 @@ def build_kubelet(out_path: Path, version: str) -> Built:
     return zipapp(out_path, (HERE / "kubelet_main.py").read_text().replace("__VERSION__", version), extra)
 
 
+def build_kubectl(out_path: Path, version: str) -> Built:
+    """kubectl (kubectl_main.py) with its kustomize subset and the API client."""
+    extra = {
+        "kustomize.py": (HERE / "kustomize.py").read_bytes(),
+        "kube_client.py": (HERE / "kube_client.py").read_bytes(),
+        **{f"yaml/{p.name}": p.read_bytes() for p in sorted(Path(yaml.__file__).parent.glob("*.py"))},
+    }
+    return zipapp(out_path, (HERE / "kubectl_main.py").read_text().replace("__VERSION__", version), extra)
+
+
+CALICO_MANIFEST = HERE.parents[1] / "reference" / "calico" / "manifests" / "calico.yaml"
+
+
+def calico_manifest(out_path: Path) -> Built:
+    """NOT a stand-in: Calico's real manifest (tests/reference/calico, v3.31.7, byte-identical to
+    upstream), served at the catalogue's URL so the calico role applies the real thing."""
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_bytes(CALICO_MANIFEST.read_bytes())
+    return Built.of(out_path)
+
+
 def build_version_only(out_path: Path, tool: str, version: str) -> Built:
-    spec: dict[str, object] = (
-        {"version": {"flags": {"--client": False}, "args": (0, 0)}}
-        if tool == "kubectl"
-        else {"": {"flags": {"--version": False}, "args": (0, 0)}}
-    )
+    spec: dict[str, object] = {"": {"flags": {"--version": False}, "args": (0, 0)}}
     main = VERSION_ONLY_MAIN.replace("__SPEC__", repr(spec)).replace("__TOOL__", tool)
     return zipapp(out_path, main.replace("__VERSION__", version))
 

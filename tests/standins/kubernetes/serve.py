@@ -1,9 +1,10 @@
 """TEST ONLY: build the cluster stand-ins and serve them from the stand-in kit's test upstream, as the
 artefact chain would (the catalogue's upstream URLs, each artefact with its own sha256), for lab and
-Molecule scenarios. Writes <dir>/overlay.yml (the dockyard_catalogue override) and <dir>/ca.crt (the
-CA that signed the upstream's certificate, for the hosts to trust), detaches, records its PID and
-serves until SIGTERM. With ``--upgrade-to 1.36.0`` (repeatable) it also builds kubeadm, kubelet and
-kubectl of that version, serves them at the catalogue's URLs with the version replaced, and writes
+Molecule scenarios, with Calico's real manifest (tests/reference/calico) at its catalogue URL.
+Writes <dir>/overlay.yml (the dockyard_catalogue override) and <dir>/ca.crt (the CA that signed the
+upstream's certificate, for the hosts to trust), detaches, records its PID and serves until SIGTERM.
+With ``--upgrade-to 1.36.0`` (repeatable) it also builds kubeadm, kubelet and kubectl of that version,
+serves them at the catalogue's URLs with the version replaced, and writes
 <dir>/overlay-1.36.0.yml: overlay.yml with ``kubernetes`` at that version and those three artefacts.
 
     python -m tests.standins.kubernetes.serve --dir DIR --bind 172.30.0.1 --pid-file PID [--upgrade-to 1.36.0]
@@ -23,8 +24,9 @@ from tests.standins.kubernetes.etcd import build_etcd_tarball
 from tests.standins.kubernetes.node_tools import (
     build_cni_tarball,
     build_crictl_tarball,
+    build_kubectl,
     build_kubelet,
-    build_version_only,
+    calico_manifest,
 )
 from tests.standins.upstream import Published, TestUpstream
 
@@ -40,7 +42,7 @@ def publish_kubernetes(upstream: TestUpstream, work: Path, version: str, arch: s
     built = {
         "kubeadm": build_kubeadm(out / "kubeadm", version),
         "kubelet": build_kubelet(out / "kubelet", version),
-        "kubectl": build_version_only(out / "kubectl", "kubectl", version),
+        "kubectl": build_kubectl(out / "kubectl", version),
     }
     published = []
     for tool, b in built.items():
@@ -76,6 +78,9 @@ def publish_all(upstream: TestUpstream, work: Path, arch: str = "amd64") -> None
         crictl,
         url("crictl", crictl),
         build_crictl_tarball(work / "crictl.tgz", work, str(product["crictl"]["version"])),
+    )
+    upstream.publish(
+        "calico", "calico-manifest", url("calico", "calico-manifest"), calico_manifest(work / "calico.yaml")
     )
     cni = f"cni-plugins-linux-{arch}"
     upstream.publish("cni_plugins", cni, url("cni_plugins", cni), build_cni_tarball(work / "cni.tgz", work))
