@@ -31,7 +31,6 @@ from tests.standins import fake_internet
 ROOT = Path(__file__).resolve().parents[2]
 RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 MIRROR, GITLAB, HARBOR, JENKINS, CONTROL, WORKER = (f"{local.PREFIX}{i}" for i in range(1, 7))
-LEFT_OUT = ("cni",)  # the lab's dockyard_skip_phases (src/dockyard/localhosts/hosts.py)
 INTERNET = fake_internet.Layout(ROOT / ".dockyard" / feed.INTERNET)
 
 pytestmark = pytest.mark.hosts
@@ -47,6 +46,13 @@ def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 def on(host: str, *cmd: str) -> str:
     return docker("exec", host, *cmd).stdout
+
+
+def kubectl_calls() -> list[list[str]]:
+    """The stand-in kubectl's calls on the first control plane (Calico's diff, apply, rollout status)."""
+    log = on(CONTROL, "cat", "/var/log/dockyard-standin/calls.jsonl")
+    entries = [json.loads(line) for line in log.splitlines() if line.strip()]
+    return [e["argv"] for e in entries if e["tool"] == "kubectl" and "version" not in e["argv"]]
 
 
 def recap(stdout: str) -> dict[str, tuple[int, int, int, int]]:
@@ -68,7 +74,7 @@ def lab(docker_engine: Path, test_image: str) -> Iterator[dict[str, str]]:
     feed.prepare(ROOT, say=lambda _line: None)
     hits_before = INTERNET.hit_count()
     fresh = not (ROOT / "inventories" / "local" / "group_vars" / "all" / "vault.yml").exists()  # as in CI
-    first = invoke("bootstrap", "--env", "local", "--allow-partial")
+    first = invoke("bootstrap", "--env", "local")
     hits = INTERNET.hits_since(hits_before)
     addresses = {
         line.split()[0]: line.split()[1]
@@ -84,20 +90,23 @@ def lab(docker_engine: Path, test_image: str) -> Iterator[dict[str, str]]:
 def test_bootstrap_converges_air_gapped_and_rerun_changes_nothing(lab: dict[str, str]) -> None:
     out = lab["first_run"]
     assert lab["first_rc"] == "0", out[-8000:]
-    # Done: every phase but Calico's, which the stand-in cluster cannot run; the lab leaves it out and
-    # the summary names it.
-    assert "bootstrap PARTIAL (allowed by --allow-partial)" in out
-    assert set(re.findall(r"^    (\w+): phase: dockyard_skip_phases:", out, re.M)) == set(LEFT_OUT), out[-4000:]
-    for phase in ("common", "internal_ca", "mirror", "containerd", "kubernetes", "ingress", "tools", "argocd"):
+    # Done: every phase, nothing left out.
+    assert "  not done: nothing" in out and "bootstrap COMPLETE: env local" in out, out[-4000:]
+    phases = ("common", "internal_ca", "mirror", "containerd", "kubernetes", "cni", "ingress", "tools", "argocd")
+    for phase in phases:
         assert re.search(rf"^    {phase}\s+\d+\.\ds", out, re.M), f"phase {phase} did not run"
     assert "preflight OK: 6 host(s) passed every check" in out
     assert "bundle load OK:" in out
     first = recap(out)
     assert {MIRROR, GITLAB, HARBOR, JENKINS, CONTROL, WORKER} <= set(first)
     assert all(failed == 0 and unreachable == 0 for _ok, _changed, unreachable, failed in first.values())
-    again = invoke("bootstrap", "--env", "local")  # without --allow-partial: honest about what it left out
-    assert again.returncode == 1, again.stdout[-6000:] + again.stderr
-    assert "bootstrap INCOMPLETE:" in again.stdout
+    calls_before = kubectl_calls()
+    assert any("apply" in argv for argv in calls_before), "the cni phase never applied Calico"
+    again = invoke("bootstrap", "--env", "local")
+    rerun = kubectl_calls()[len(calls_before) :]
+    assert [next(w for w in ("diff", "apply", "rollout") if w in a) for a in rerun] == ["diff", "rollout"], rerun
+    assert again.returncode == 0, again.stdout[-6000:] + again.stderr
+    assert "bootstrap COMPLETE: env local" in again.stdout
     assert "bundle load OK: nothing transferred, the mirror already holds this bundle" in again.stdout
     changed = {host: r[1] for host, r in recap(again.stdout).items() if r[1] != 0}
     assert not changed, f"rerun changed something: {changed}\n{again.stdout[-6000:]}"

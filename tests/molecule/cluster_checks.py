@@ -1,7 +1,9 @@
 """The cluster scenarios' checks on the stand-ins' call logs (one JSON line per call, fetched from
 every host): ``kubeadm init`` ran once, on the first control plane; every other control plane joined
 once, one at a time, each after its own fresh ``upload-certs`` and with that certificate key; every
-node joined once with the CA pinned. Exit 1 with every problem listed.
+node joined once with the CA pinned; Calico (the cni phase, converge and idempotence) was diffed as
+the apply's field manager twice, applied once in between, its rollout followed after each diff, and
+kubectl ran nowhere else. Exit 1 with every problem listed.
 
     python -m tests.molecule.cluster_checks --logs DIR --control-planes cp1,cp2 --workers w1
 """
@@ -56,6 +58,23 @@ def problems(logs: Path, control_planes: list[str], workers: list[str]) -> list[
             found.append(f"{host}: want one worker join with the CA pinned, got {len(joins)} calls: {done}")
         if done and done[0]["time"] < previous_done:
             found.append(f"{host}: a worker joined before the last control plane had")
+    found += calico_problems(logs, control_planes, workers)
+    return found
+
+
+def calico_problems(logs: Path, control_planes: list[str], workers: list[str]) -> list[str]:
+    found: list[str] = []
+    first = control_planes[0]
+    kubectl = [c["argv"] for c in calls(logs, first) if c["tool"] == "kubectl" and "version" not in c["argv"]]
+    verbs = [next(w for w in ("diff", "apply", "rollout") if w in argv) for argv in kubectl]
+    if verbs != ["diff", "apply", "rollout", "diff", "rollout"]:
+        found.append(f"{first}: kubectl calls {verbs}, want diff, apply, rollout (converge) then diff, rollout")
+    for argv in kubectl:
+        if ("diff" in argv or "apply" in argv) and not {"--server-side", "dockyard"} <= set(argv):
+            found.append(f"{first}: kubectl {argv} is not a server-side apply or diff as field manager dockyard")
+    for host in [*control_planes[1:], *workers]:
+        if any(c["tool"] == "kubectl" and "version" not in c["argv"] for c in calls(logs, host)):
+            found.append(f"{host}: kubectl ran here; Calico is applied from the first control plane only")
     return found
 
 

@@ -442,13 +442,6 @@ def _overrides() -> str:
         "dockyard_preflight_minimums": {
             g: small for g in ("gitlab", "harbor", "jenkins", "mirror", "kube_control_plane", "kube_node")
         },
-        # The lab's cluster is kubeadm's stand-in, whose API is a test double (tests/fakes/kube_api.py):
-        # it stores any kind and fakes the controllers' outcome, so Helm installs Traefik and Argo CD
-        # on it, but no Pod runs, so Calico's manifest has no kubectl to apply it and nothing to run.
-        "dockyard_skip_phases": {
-            "cni": "the lab's Kubernetes API is a test double (tests/fakes/kube_api.py) where no Pod runs, "
-            "and its kubectl is a stand-in that cannot apply Calico's manifest",
-        },
     }
     return (
         "---\n# The local environment's own settings. This file sorts after the spec files linked from\n"
