@@ -25,6 +25,7 @@ class Api:
         self, server: str, ca: bytes | None, *, cert: tuple[bytes, bytes] | None = None, token: str = ""
     ) -> None:
         self.server, self.token = server.rstrip("/"), token
+        self.timeout_s = 10.0
         if ca is None:  # discovery: the CA is not known yet; what is fetched gets pinned by hash
             self.ctx = ssl._create_unverified_context()  # noqa: S323
         else:
@@ -46,7 +47,7 @@ class Api:
             headers["Content-Type"] = content_type
         req = urllib.request.Request(self.server + path, data=data, method=method, headers=headers)  # noqa: S310 (https)
         try:
-            with urllib.request.urlopen(req, context=self.ctx, timeout=10) as resp:  # noqa: S310 (https)
+            with urllib.request.urlopen(req, context=self.ctx, timeout=self.timeout_s) as resp:  # noqa: S310 (https)
                 raw = resp.read()
                 code = resp.status
         except urllib.error.HTTPError as exc:

@@ -25,22 +25,18 @@ standin_lib, pure-Python PyYAML and the Kubernetes API test double tests/fakes/k
 
 from __future__ import annotations
 
-import base64
 import json
 import os
-import ssl
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import standin_lib as s
 import yaml
+from kube_client import Api, from_kubeconfig
 
 VERSION = "__VERSION__"
 ROOT = Path(os.environ.get("DOCKYARD_STANDIN_ROOT", "/"))
@@ -112,53 +108,29 @@ class NodeStatus:
     """The kubelet's node status updates: its kubeconfig's identity, merge patches of nodes/<name>/status."""
 
     def __init__(self) -> None:
-        self.loaded: tuple[float, Any] | None = None  # (kubelet.conf mtime, (server, name, ssl context, token))
+        self.loaded: tuple[float, tuple[Api, str]] | None = None  # (kubelet.conf mtime, (client, node name))
 
-    def _client(self) -> Any:
+    def _client(self) -> tuple[Api, str] | None:
         path = host("/etc/kubernetes/kubelet.conf")
         if not path.exists():
             return None
         mtime = path.stat().st_mtime
         if self.loaded is None or self.loaded[0] != mtime:
             conf = yaml.safe_load(path.read_text())
-            cluster, named = conf["clusters"][0]["cluster"], conf["users"][0]
-            user = named["user"]
-            ctx = ssl.create_default_context(cadata=base64.b64decode(cluster["certificate-authority-data"]).decode())
-            if "client-certificate-data" in user:
-                with tempfile.TemporaryDirectory() as tmp:
-                    crt, key = Path(tmp) / "c.crt", Path(tmp) / "c.key"
-                    crt.write_bytes(base64.b64decode(user["client-certificate-data"]))
-                    key.write_bytes(base64.b64decode(user["client-key-data"]))
-                    ctx.load_cert_chain(crt, key)
-            name = str(named["name"]).removeprefix("system:node:")
-            self.loaded = (mtime, (cluster["server"].rstrip("/"), name, ctx, user.get("token", "")))
+            api = from_kubeconfig(conf)
+            api.timeout_s = 5
+            self.loaded = (mtime, (api, str(conf["users"][0]["name"]).removeprefix("system:node:")))
         return self.loaded[1]
-
-    def _call(self, client: Any, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        server, _name, ctx, token = client
-        headers = {"Accept": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/merge-patch+json"
-        req = urllib.request.Request(server + path, data=data, method=method, headers=headers)  # noqa: S310 (https)
-        try:
-            with urllib.request.urlopen(req, context=ctx, timeout=5) as resp:  # noqa: S310 (https)
-                return resp.status, json.loads(resp.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, None
 
     def report(self) -> None:
         """Patch the Node's status when it differs from what this kubelet would report."""
         client = self._client()
         if client is None:
             return
-        name = client[1]
+        api, name = client
         ready = network_ready()
         try:
-            code, node = self._call(client, "GET", f"/api/v1/nodes/{name}/status")
+            code, node = api.call("GET", f"/api/v1/nodes/{name}/status")
             if code != 200:
                 return  # not registered yet (kubeadm registers it), or the API is not up
             status = node.get("status") or {}
@@ -184,7 +156,8 @@ class NodeStatus:
             patch = {
                 "status": {"nodeInfo": {"kubeletVersion": kubelet_version}, "conditions": [*others, ready_condition]}
             }
-            code, _ = self._call(client, "PATCH", f"/api/v1/nodes/{name}/status?fieldManager=kubelet", patch)
+            path = f"/api/v1/nodes/{name}/status?fieldManager=kubelet"
+            code, _ = api.call("PATCH", path, patch, content_type="application/merge-patch+json")
             if code < 300:
                 s.record("kubelet", [], event="node-status", node=name, version=kubelet_version, ready=ready)
         except (OSError, ValueError):

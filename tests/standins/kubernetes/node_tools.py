@@ -59,12 +59,13 @@ def zipapp(out_path: Path, main: str, extra: dict[str, bytes] | None = None) -> 
 
 
 def build_kubelet(out_path: Path, version: str) -> Built:
-    """The kubelet (kubelet_main.py) with what it runs as static pods: the Kubernetes API double."""
+    """The kubelet (kubelet_main.py) with its API client and what it runs as static pods: the API double."""
     extra = {
         "tests/__init__.py": b"",
         "tests/fakes/__init__.py": b"",
         "tests/fakes/kube_api.py": Path(kube_api.__file__).read_bytes(),
         "tests/fakes/kube_cluster.py": Path(kube_cluster.__file__).read_bytes(),
+        "kube_client.py": (HERE / "kube_client.py").read_bytes(),
         **{f"yaml/{p.name}": p.read_bytes() for p in sorted(Path(yaml.__file__).parent.glob("*.py"))},
     }
     return zipapp(out_path, (HERE / "kubelet_main.py").read_text().replace("__VERSION__", version), extra)
