@@ -117,9 +117,17 @@ TIERS = {
     "molecule": ["tests/molecule"],
     "integration": ["tests/integration"],
 }
-# Tiers whose tests share nothing on disk or in Docker run on both cores (pytest-xdist); the
-# Molecule and integration tiers share the Docker engine, the lab and .dockyard/, so they run in turn.
-PARALLEL_TIERS = ("static", "unit")
+# How each tier's pytest run uses the two cores. Static and unit tests share nothing: a file per
+# worker. Molecule scenarios share only the Docker engine and the test image (both made once, under a
+# lock; tests/conftest.py): a scenario per worker, a module of its own (gitlab, harbor) on one worker,
+# slowest first (tests/molecule/conftest.py). The integration tier runs serially: the lab and several
+# tests use this checkout's .dockyard/ and the fake internet.
+WORKERS = {
+    "static": "-n 2 --dist loadfile",
+    "unit": "-n 2 --dist loadfile",
+    "molecule": "-n 2 --dist loadscope --no-loadscope-reorder",
+    "integration": "",
+}
 NO_TESTS_COLLECTED = 5  # pytest's exit code
 
 
@@ -134,14 +142,14 @@ def test(c, tier="all", pytest_args=""):
     if tier != "all" and tier not in TIERS:
         raise Exit(f"unknown tier '{tier}': use one of {', '.join([*TIERS, 'all'])}", code=2)
     chosen = [name for name in TIERS if tier in ("all", name)]
-    runs = [
-        ([n for n in chosen if n in PARALLEL_TIERS], "-n 2 --dist loadfile"),
-        ([n for n in chosen if n not in PARALLEL_TIERS], ""),
-    ]
+    runs: list[tuple[list[str], str]] = []
+    for name in chosen:  # consecutive tiers with the same workers share a pytest run
+        if runs and runs[-1][1] == WORKERS[name]:
+            runs[-1][0].append(name)
+        else:
+            runs.append(([name], WORKERS[name]))
     failed = False
     for names, workers in runs:
-        if not names:
-            continue
         paths = " ".join(p for name in names for p in TIERS[name])
         # --durations: the slowest tests in every run, to keep the suite inside its time budget
         cmd = f"{ROOT / '.venv/bin/pytest'} {paths} {workers} --durations=25 {pytest_args}"

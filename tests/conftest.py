@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -60,18 +62,54 @@ def edit_spec(sample_tree: Path) -> SpecEditor:
     return edit
 
 
+# Under pytest-xdist (the Molecule tier runs on both cores) every worker has its own session: the
+# engine and the image are made once, under a lock, and an engine a worker started is stopped by the
+# controlling process when the whole run ends (a worker cannot know when the others are done).
+STARTED_BY_WORKER = ROOT / ".dockyard" / "dockerd.started-by-a-test-worker"
+
+
+@contextlib.contextmanager
+def _locked(name: str) -> Iterator[None]:
+    """An exclusive lock shared by every pytest process of this checkout (.dockyard/<name>.lock)."""
+    path = ROOT / ".dockyard" / f"{name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
 @pytest.fixture(scope="session")
-def docker_engine() -> Iterator[Path]:
+def docker_engine(pytestconfig: pytest.Config) -> Iterator[Path]:
     """A running Docker engine for the tiers that need real hosts; stopped at the end only if this
-    test session started it."""
+    test run started it."""
     from dockyard.localhosts import engine  # noqa: PLC0415
 
     state = ROOT / ".dockyard"
-    engine.ensure_packages()
-    started = engine.ensure_running(state)
+    with _locked("docker-engine"):
+        engine.ensure_packages()
+        started = engine.ensure_running(state)
+        if started and _xdist_worker(pytestconfig):
+            STARTED_BY_WORKER.touch()
     yield state
-    if started:
+    if started and not _xdist_worker(pytestconfig):
         engine.stop_if_started(state)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The controlling process of an xdist run stops the engine one of its workers started."""
+    if _xdist_worker(session.config) or not STARTED_BY_WORKER.exists():
+        return
+    from dockyard.localhosts import engine  # noqa: PLC0415
+
+    STARTED_BY_WORKER.unlink()
+    engine.stop_if_started(ROOT / ".dockyard")
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +117,8 @@ def test_image(docker_engine: Path) -> str:
     """The systemd Debian 12 image the local hosts and Molecule scenarios run (built once)."""
     from dockyard.localhosts import image  # noqa: PLC0415
 
-    tag, _built = image.ensure(docker_engine / "image-build", docker_engine / "image-build.log")
+    with _locked("test-image"):
+        tag, _built = image.ensure(docker_engine / "image-build", docker_engine / "image-build.log")
     return tag
 
 
