@@ -32,7 +32,14 @@ LAYOUTS = {
     "single-haproxy-local": (SINGLE, {}),
     "ha-haproxy-local": (HA, {"dockyard_kube_api_lb": "haproxy-local"}),
     "ha-kube-vip": (HA, {"dockyard_kube_api_lb": "kube-vip", "dockyard_kube_api_vip": "192.0.2.100"}),
-    "ha-external": (HA, {"dockyard_kube_api_lb": "external", "dockyard_kube_api_vip": "192.0.2.200"}),
+    "ha-external": (
+        HA,
+        {
+            "dockyard_kube_api_lb": "external",
+            "dockyard_kube_api_vip": "192.0.2.200",
+            "dockyard_kube_api_extra_sans": ["api.example.com", "198.51.100.7"],
+        },
+    ),
 }
 
 
@@ -137,6 +144,7 @@ def test_endpoint_and_sans(rendered: tuple[str, Path]) -> None:
         for name, addr in cps.items():
             assert name in sans and addr in sans, (host, name)
         assert vip is None or vip in sans
+        assert set(spec.get("dockyard_kube_api_extra_sans", [])) <= set(sans)
         assert init["localAPIEndpoint"] == {"advertiseAddress": address, "bindPort": 6443}
         assert init["nodeRegistration"]["name"] == host
         assert cluster["networking"] == {

@@ -216,6 +216,18 @@ BAD_SPECS: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ("kube-vip-without-vip", _set(["dockyard_kube_api_lb"], "kube-vip"), "dockyard_kube_api_vip", "kube-vip"),
     ("lb-typo", _set(["dockyard_kube_api_lb"], "keepalived"), "dockyard_kube_api_lb", "kube-vip, haproxy-local"),
     (
+        "extra-san-not-a-name",
+        _set(["dockyard_kube_api_extra_sans"], ["api.example.com", "API_Server"]),
+        "dockyard_kube_api_extra_sans[1]",
+        "DNS name",
+    ),
+    (
+        "extra-san-twice",
+        _set(["dockyard_kube_api_extra_sans"], ["api.example.com", "api.example.com"]),
+        "dockyard_kube_api_extra_sans",
+        "each once",
+    ),
+    (
         "vip-in-service-cidr",
         _set(["dockyard_kube_api_vip"], "10.96.0.10"),
         "dockyard_kube_api_vip",

@@ -127,6 +127,7 @@ def kube_api(spec: Mapping[str, Any], control_planes: list[tuple[str, str]]) -> 
         "127.0.0.1",
         "localhost",
         *(item for name, address in control_planes for item in (name, address)),
+        *(str(extra) for extra in spec.get("dockyard_kube_api_extra_sans") or []),
     ]:
         if value not in sans:
             sans.append(value)

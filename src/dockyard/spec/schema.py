@@ -399,6 +399,18 @@ SPEC: dict[str, Any] = {
             "pattern": IPV4,
             "x-fix": "give the API endpoint's IPv4 address, such as 192.0.2.10",
         },
+        # More names and addresses the API server certificate must hold (Kubespray's
+        # supplementary_addresses_in_ssl_keys), e.g. a DNS name for the API added later.
+        "dockyard_kube_api_extra_sans": {
+            "type": "array",
+            "uniqueItems": True,
+            "x-fix": "give a list of names and addresses, each once",
+            "items": {
+                "type": "string",
+                "anyOf": [{"pattern": IPV4}, {"pattern": DNS_NAME}],
+                "x-fix": "give a lowercase DNS name such as api.example.com or an IPv4 address",
+            },
+        },
     },
     "$defs": {
         "resource_list": {
