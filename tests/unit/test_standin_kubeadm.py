@@ -303,7 +303,7 @@ def test_refuses_unknown_fields_and_flags(kubeadm: Path, node: Path, port: int) 
 
 
 def test_node_tool_standins(tmp_path: Path) -> None:
-    from tests.standins.kubernetes.node_tools import build_version_only  # noqa: PLC0415
+    from tests.standins.kubernetes.node_tools import build_crictl  # noqa: PLC0415
 
     env = {**os.environ, "DOCKYARD_STANDIN_LOG": str(tmp_path / "calls.jsonl")}
 
@@ -312,8 +312,8 @@ def test_node_tool_standins(tmp_path: Path) -> None:
             ["/usr/bin/python3", str(path), *args], env=env, capture_output=True, text=True, check=False
         )
 
-    crictl = build_version_only(tmp_path / "crictl", "crictl", "1.35.0").path
-    assert call(crictl, "--version").stdout == "crictl v1.35.0 (stand-in)\n"
+    crictl = build_crictl(tmp_path / "crictl", "1.35.0").path
+    assert call(crictl, "--version").stdout == "crictl version v1.35.0 (stand-in)\n"
     assert call(crictl, "pull", "x").returncode == 2
     kubelet = build_kubelet(tmp_path / "kubelet", "1.35.1").path
     assert call(kubelet, "--version").stdout == "Kubernetes v1.35.1 (stand-in)\n"
@@ -322,3 +322,41 @@ def test_node_tool_standins(tmp_path: Path) -> None:
     assert missing.returncode == 1 and "failed to load kubelet config file" in missing.stderr
     logged = [json.loads(line)["tool"] for line in (tmp_path / "calls.jsonl").read_text().splitlines()]
     assert logged == ["crictl", "crictl", "kubelet", "kubelet", "kubelet"]
+
+
+def test_crictl_stops_a_sandbox_the_kubelet_runs(tmp_path: Path) -> None:
+    """crictl pods --name REGEX -q lists the kubelet's sandboxes; stopp returns once the kubelet (here a
+    thread doing what kubelet_main does on a stop request) has removed the sandbox."""
+    import threading  # noqa: PLC0415
+
+    from tests.standins.kubernetes.node_tools import build_crictl  # noqa: PLC0415
+
+    root = tmp_path / "node"
+    pods = root / "run/dockyard-standin/pods"
+    pods.mkdir(parents=True)
+    for pod_id, name in (("a1", "kube-apiserver-cp-1"), ("b2", "etcd-cp-1")):
+        (pods / f"{pod_id}.json").write_text(json.dumps({"id": pod_id, "name": name, "namespace": "kube-system"}))
+    env = {**os.environ, "DOCKYARD_STANDIN_LOG": str(tmp_path / "calls.jsonl"), "DOCKYARD_STANDIN_ROOT": str(root)}
+    crictl = str(build_crictl(tmp_path / "crictl", "1.35.0").path)
+
+    def call(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["/usr/bin/python3", crictl, *args], env=env, capture_output=True, text=True, check=False)
+
+    assert call("pods", "--name", "kube-apiserver", "-q").stdout == "a1\n"
+    assert call("pods", "--quiet").stdout == "a1\nb2\n"
+
+    def kubelet() -> None:
+        while not (pods / "a1.stop").exists():
+            threading.Event().wait(0.05)
+        (pods / "a1.json").unlink()
+        (pods / "a1.stop").unlink()
+
+    worker = threading.Thread(target=kubelet)
+    worker.start()
+    stopped = call("stopp", "a1")
+    worker.join(10)
+    assert stopped.returncode == 0 and stopped.stdout == "Stopped sandbox a1\n", stopped.stderr
+    assert call("pods", "-q").stdout == "b2\n"
+    unknown = call("stopp", "zz")
+    assert unknown.returncode == 1 and "NotFound" in unknown.stderr
+    assert call("ps").returncode == 2  # not a call the product makes

@@ -185,7 +185,8 @@ def issue(cert: Path, key: Path, ca: Path, subject: str, *, sans: list[str] = ()
         str(ca),
         "-CAkey",
         str(ca.with_suffix(".key")),
-        "-CAcreateserial",
+        "-set_serial",  # a random serial, as kubeadm's Go PKI makes (no ca.srl beside the CA)
+        str(secrets.randbits(127) + 1),
         "-days",
         "365",
         "-out",

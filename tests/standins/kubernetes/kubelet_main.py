@@ -14,7 +14,10 @@ standin_lib, pure-Python PyYAML and the Kubernetes API test double tests/fakes/k
   kube-vip pod, when present, holds the VIP on its interface (``ip addr add``) as kube-vip's leader
   does. One API double per cluster: control planes that join run no API server of their own. The
   API double's /version follows the kube-apiserver manifest's image tag (re-read while it runs), so
-  after ``kubeadm upgrade apply`` it answers the new version;
+  after ``kubeadm upgrade apply`` it answers the new version. The pod's sandbox is recorded in
+  /run/dockyard-standin/pods/<id>.json for the stand-in crictl; when crictl asks it to stop one
+  (``<id>.stop``), it stops the API double, removes the sandbox and starts the pod again with a new
+  one, reading the certificate files again (what the kubelet does after ``crictl stopp``);
 * reports its Node's status as the kubelet does, with /etc/kubernetes/kubelet.conf's credentials
   (client certificate or token; the node name from its user ``system:node:<name>``): a merge patch
   of /api/v1/nodes/<name>/status with nodeInfo.kubeletVersion = v<its version> and the Ready
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -65,6 +69,27 @@ def kubeadm_state() -> dict[str, Any]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+PODS = host("/run/dockyard-standin/pods")
+
+
+def record_sandbox(name: str) -> str:
+    """A new sandbox for the static pod ``name`` (its ID, as crictl lists it)."""
+    pod_id = os.urandom(32).hex()
+    PODS.mkdir(parents=True, exist_ok=True)
+    full = f"{name}-{socket.gethostname()}"
+    (PODS / f"{pod_id}.json").write_text(json.dumps({"id": pod_id, "name": full, "namespace": "kube-system"}))
+    return pod_id
+
+
+def stop_requested(pod_id: str) -> bool:
+    """crictl stopp asked for this sandbox to stop: remove it (the caller stops what runs in it)."""
+    if not (PODS / f"{pod_id}.stop").exists():
+        return False
+    (PODS / f"{pod_id}.json").unlink(missing_ok=True)
+    (PODS / f"{pod_id}.stop").unlink(missing_ok=True)
+    return True
+
+
 def serve_api(state: dict[str, Any]) -> Any:
     from tests.fakes.kube_api import ClusterTLS, KubeAPI  # noqa: PLC0415 (only where the API runs)
 
@@ -78,7 +103,8 @@ def serve_api(state: dict[str, Any]) -> Any:
     )
     api.git_version = str(state.get("version", "v0.0.0"))
     api.__enter__()
-    s.record("kubelet", [], pod="kube-apiserver", url=api.url)
+    api.sandbox = record_sandbox("kube-apiserver")
+    s.record("kubelet", [], pod="kube-apiserver", url=api.url, sandbox=api.sandbox)
     return api
 
 
@@ -192,6 +218,11 @@ def main() -> None:
         state = kubeadm_state()
         if state.get("serves_api") and api is None and (manifests / "kube-apiserver.yaml").exists():
             api = serve_api(state)
+        if api is not None and stop_requested(api.sandbox):
+            api.__exit__(None, None, None)
+            s.record("kubelet", [], event="sandbox-stopped", pod="kube-apiserver", sandbox=api.sandbox)
+            api = None
+            continue  # the next round starts the pod again, in a new sandbox
         if api is not None:
             api.git_version = apiserver_version(manifests, api.git_version)
         if api is not None and not vip_held and (manifests / "kube-vip.yaml").exists():

@@ -4,8 +4,8 @@ kubelet, kubectl (single executables, as dl.k8s.io ships them), crictl (release 
 the top, as containernetworking/plugins ships it). Each is a zipapp carrying standin_lib; each
 records its calls and refuses what it does not know. No CLI reference for kubelet or crictl is in the
 reference set, so they accept only `--version` and, for the kubelet, the flags kubeadm's drop-in
-passes (kubernetes/release 10-kubeadm.conf); kubectl takes the calls the product makes
-(kubectl_main.py)."""
+passes (kubernetes/release 10-kubeadm.conf); kubectl and crictl take the calls the product makes
+(kubectl_main.py, crictl_main.py: `crictl pods --name -q`, `crictl stopp`)."""
 
 from __future__ import annotations
 
@@ -18,14 +18,6 @@ from tests.fakes import kube_api, kube_cluster
 from tests.standins import standin_lib
 from tests.standins.built import Built
 from tests.standins.tarballs import build_tarball
-
-VERSION_ONLY_MAIN = """
-import sys
-import standin_lib as s
-SPEC = __SPEC__
-cmd = s.parse("__TOOL__", sys.argv[1:], SPEC)
-print("__TOOL__ v__VERSION__ (stand-in)")
-"""
 
 CNI_MAIN = """
 import json, os, sys
@@ -92,14 +84,13 @@ def calico_manifest(out_path: Path) -> Built:
     return Built.of(out_path)
 
 
-def build_version_only(out_path: Path, tool: str, version: str) -> Built:
-    spec: dict[str, object] = {"": {"flags": {"--version": False}, "args": (0, 0)}}
-    main = VERSION_ONLY_MAIN.replace("__SPEC__", repr(spec)).replace("__TOOL__", tool)
-    return zipapp(out_path, main.replace("__VERSION__", version))
+def build_crictl(out_path: Path, version: str) -> Built:
+    """crictl (crictl_main.py): --version, and the pods/stopp calls the product makes."""
+    return zipapp(out_path, (HERE / "crictl_main.py").read_text().replace("__VERSION__", version))
 
 
 def build_crictl_tarball(out_path: Path, work: Path, version: str) -> Built:
-    binary = build_version_only(work / "crictl", "crictl", version)
+    binary = build_crictl(work / "crictl", version)
     return build_tarball(out_path, None, {"crictl": (binary.path.read_bytes(), 0o755)})
 
 
