@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 LOG = os.environ.get("DOCKYARD_STANDIN_LOG", "/var/log/dockyard-standin/calls.jsonl")
+# The pod sandboxes the stand-in kubelet runs, one <id>.json each; crictl stopp asks for a stop with
+# <id>.stop, and the kubelet removes both once it has stopped what runs there.
+SANDBOXES = os.path.join(os.environ.get("DOCKYARD_STANDIN_ROOT", "/"), "run/dockyard-standin/pods")
 
 
 def record(tool: str, argv: list[str], **extra: Any) -> None:
@@ -113,3 +116,43 @@ def _as_list(value: Any) -> list[Any]:
 def read_calls(text: str) -> list[dict[str, Any]]:
     """The call log's entries (for tests, which read the log off the host)."""
     return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def new_sandbox(name: str, namespace: str = "kube-system") -> str:
+    """Record a new sandbox for pod ``name``; its ID, as crictl lists it."""
+    pod_id = os.urandom(32).hex()
+    os.makedirs(SANDBOXES, exist_ok=True)
+    with open(os.path.join(SANDBOXES, f"{pod_id}.json"), "w", encoding="utf-8") as fh:
+        json.dump({"id": pod_id, "name": name, "namespace": namespace}, fh)
+    return pod_id
+
+
+def sandboxes() -> list[dict[str, str]]:
+    if not os.path.isdir(SANDBOXES):
+        return []
+    found = []
+    for entry in sorted(os.listdir(SANDBOXES)):
+        if entry.endswith(".json"):
+            with open(os.path.join(SANDBOXES, entry), encoding="utf-8") as fh:
+                found.append(json.load(fh))
+    return found
+
+
+def sandbox_exists(pod_id: str) -> bool:
+    return os.path.exists(os.path.join(SANDBOXES, f"{pod_id}.json"))
+
+
+def request_stop(pod_id: str) -> None:
+    open(os.path.join(SANDBOXES, f"{pod_id}.stop"), "w").close()
+
+
+def take_stop_request(pod_id: str) -> bool:
+    """True once, when a stop of ``pod_id`` was asked for: the sandbox is then removed (the caller
+    stops what runs in it)."""
+    stop = os.path.join(SANDBOXES, f"{pod_id}.stop")
+    if not os.path.exists(stop):
+        return False
+    for path in (os.path.join(SANDBOXES, f"{pod_id}.json"), stop):
+        if os.path.exists(path):
+            os.unlink(path)
+    return True

@@ -13,27 +13,19 @@ Anything else is refused (standin_lib).
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import sys
 import time
-from pathlib import Path
 
 import standin_lib as s
 
 VERSION = "__VERSION__"
-PODS = Path(os.environ.get("DOCKYARD_STANDIN_ROOT", "/")) / "run/dockyard-standin/pods"
 STOP_TIMEOUT_S = 30.0
 SPEC = {
     "": {"flags": {"--version": False}, "args": (0, 0)},
     "pods": {"flags": {"--name": True, "-q": False, "--quiet": False}, "args": (0, 0)},
     "stopp": {"flags": {}, "args": (1, 99)},
 }
-
-
-def sandboxes() -> list[dict[str, str]]:
-    return [json.loads(p.read_text()) for p in sorted(PODS.glob("*.json"))]
 
 
 def main() -> None:
@@ -45,18 +37,17 @@ def main() -> None:
         return
     if cmd.subcommand == "pods":
         pattern = re.compile(str(cmd.flag("--name") or ""))
-        chosen = [p for p in sandboxes() if pattern.search(p["name"])]
+        chosen = [p for p in s.sandboxes() if pattern.search(p["name"])]
         quiet = cmd.flag("-q") or cmd.flag("--quiet")
         for pod in chosen:
             print(pod["id"] if quiet else f"{pod['id']}  Ready  {pod['name']}  {pod['namespace']}")
         return
     for pod_id in cmd.args:
-        record = PODS / f"{pod_id}.json"
-        if not record.exists():
+        if not s.sandbox_exists(pod_id):
             s.fail(f'stopping the pod sandbox "{pod_id}": rpc error: code = NotFound desc = not found')
-        (PODS / f"{pod_id}.stop").touch()
+        s.request_stop(pod_id)
         deadline = time.monotonic() + STOP_TIMEOUT_S
-        while record.exists():
+        while s.sandbox_exists(pod_id):
             if time.monotonic() > deadline:
                 s.fail(f'stopping the pod sandbox "{pod_id}": timed out (the kubelet did not stop it)')
             time.sleep(0.2)

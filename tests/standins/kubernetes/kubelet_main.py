@@ -69,28 +69,8 @@ def kubeadm_state() -> dict[str, Any]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-PODS = host("/run/dockyard-standin/pods")
-
-
-def record_sandbox(name: str) -> str:
-    """A new sandbox for the static pod ``name`` (its ID, as crictl lists it)."""
-    pod_id = os.urandom(32).hex()
-    PODS.mkdir(parents=True, exist_ok=True)
-    full = f"{name}-{socket.gethostname()}"
-    (PODS / f"{pod_id}.json").write_text(json.dumps({"id": pod_id, "name": full, "namespace": "kube-system"}))
-    return pod_id
-
-
-def stop_requested(pod_id: str) -> bool:
-    """crictl stopp asked for this sandbox to stop: remove it (the caller stops what runs in it)."""
-    if not (PODS / f"{pod_id}.stop").exists():
-        return False
-    (PODS / f"{pod_id}.json").unlink(missing_ok=True)
-    (PODS / f"{pod_id}.stop").unlink(missing_ok=True)
-    return True
-
-
-def serve_api(state: dict[str, Any]) -> Any:
+def serve_api(state: dict[str, Any]) -> tuple[Any, str]:
+    """The API double, started, and the ID of the kube-apiserver pod's sandbox it runs in."""
     from tests.fakes.kube_api import ClusterTLS, KubeAPI  # noqa: PLC0415 (only where the API runs)
 
     pki = host(state.get("certificates_dir", "/etc/kubernetes/pki"))
@@ -103,9 +83,9 @@ def serve_api(state: dict[str, Any]) -> Any:
     )
     api.git_version = str(state.get("version", "v0.0.0"))
     api.__enter__()
-    api.sandbox = record_sandbox("kube-apiserver")
-    s.record("kubelet", [], pod="kube-apiserver", url=api.url, sandbox=api.sandbox)
-    return api
+    sandbox = s.new_sandbox(f"kube-apiserver-{socket.gethostname()}")
+    s.record("kubelet", [], pod="kube-apiserver", url=api.url, sandbox=sandbox)
+    return api, sandbox
 
 
 NOT_READY = (
@@ -211,16 +191,17 @@ def main() -> None:
         s.fail(f"E: failed to load kubelet config file, path: {config}: no such file (kubeadm init/join writes it)")
     manifests = host("/etc/kubernetes/manifests")
     api = None
+    sandbox = ""
     vip_held = False
     status = NodeStatus()
     next_status = 0.0
     while True:  # a running kubelet, as far as systemd can tell; static pods appear while it runs
         state = kubeadm_state()
         if state.get("serves_api") and api is None and (manifests / "kube-apiserver.yaml").exists():
-            api = serve_api(state)
-        if api is not None and stop_requested(api.sandbox):
+            api, sandbox = serve_api(state)
+        if api is not None and s.take_stop_request(sandbox):
             api.__exit__(None, None, None)
-            s.record("kubelet", [], event="sandbox-stopped", pod="kube-apiserver", sandbox=api.sandbox)
+            s.record("kubelet", [], event="sandbox-stopped", pod="kube-apiserver", sandbox=sandbox)
             api = None
             continue  # the next round starts the pod again, in a new sandbox
         if api is not None:
