@@ -36,8 +36,32 @@ INTERNET = fake_internet.Layout(ROOT / ".dockyard" / feed.INTERNET)
 pytestmark = pytest.mark.hosts
 
 
+# A lab bootstrap takes about 4 min here; one that hangs fails the test with what each host was doing.
+BOOTSTRAP_TIMEOUT_S = 1200
+
+
 def invoke(*args: str) -> subprocess.CompletedProcess[str]:
-    return cli_runner.invoke(*args, timeout=2400)
+    try:
+        return cli_runner.invoke(*args, timeout=BOOTSTRAP_TIMEOUT_S)
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else str(exc.stdout or "")
+        pytest.fail(f"invoke {' '.join(args)}: no end after {BOOTSTRAP_TIMEOUT_S}s\n{out[-6000:]}\n{_hosts_now()}")
+
+
+def _hosts_now() -> str:
+    """Every lab host's processes and TCP sockets, and the OS mirror's log: why a run hangs."""
+    names = docker("ps", "--format", "{{.Names}}", "--filter", f"label={local.LABEL}", check=False).stdout.split()
+    parts = []
+    for name in sorted(names):
+        ps = docker("exec", name, "ps", "-eo", "pid,ppid,etime,stat,wchan:24,args", check=False).stdout
+        ss = docker("exec", name, "ss", "-tnp", check=False).stdout
+        parts.append(f"--- {name}\n{ps}{ss}")
+    for mirror in docker(
+        "ps", "--format", "{{.Names}}", "--filter", f"label={local.OS_MIRROR_LABEL}", check=False
+    ).stdout.split():
+        log = docker("exec", mirror, "tail", "-n", "40", "/var/log/apt-cacher-ng/apt-cacher.log", check=False).stdout
+        parts.append(f"--- {mirror}: apt-cacher.log\n{log}")
+    return "\n".join(parts)
 
 
 def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

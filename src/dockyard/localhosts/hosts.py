@@ -143,6 +143,9 @@ def up(
     if apt_proxy:
         for name in wanted:
             _use_os_mirror(name, apt_proxy)
+        for name in wanted:  # one at a time: the first fills the mirror's cache for the others
+            if _refresh_package_lists(name):
+                say(f"hosts: {name}: package lists refreshed from the OS mirror")
     known_hosts = paths["known_hosts"].with_name(f"known_hosts-{lab.name}")
     _write_known_hosts(hosts, known_hosts)
     write_inventory(root, lab.inventory, hosts, groups, {**paths, "known_hosts": known_hosts})
@@ -283,6 +286,37 @@ def _use_os_mirror(name: str, proxy: str) -> None:
     path = "/etc/apt/apt.conf.d/01dockyard-os-mirror"
     if docker("exec", name, "cat", path, check=False).stdout != conf:
         docker("exec", "-i", name, "sh", "-c", f"cat > {path}", stdin=conf)
+
+
+# apt-get update through the lab's OS mirror: how long one try may take, how many tries, and how old
+# the lists may be before a `hosts up` refreshes them (below the common role's cache_valid_time, 1 h).
+APT_UPDATE_TIMEOUT_S = 120
+APT_UPDATE_TRIES = 3
+APT_LISTS_FRESH_MIN = 50
+
+
+def _refresh_package_lists(name: str) -> bool:
+    """Leave the host with fresh package lists, as a site's hosts have them: ``apt-get update`` through
+    the OS mirror when the lists are older than APT_LISTS_FRESH_MIN minutes, so the bootstrap's first
+    apt run (whose time nothing bounds) does not fetch six hosts' lists at once through a cold
+    apt-cacher-ng. Each try is bounded and retried; apt-get update exits 0 even when it fetched
+    nothing, so its warnings count as a failure (target-hosts.md). Returns True when it refreshed
+    them."""
+    fresh = f"find /var/lib/apt/lists -maxdepth 0 -mmin -{APT_LISTS_FRESH_MIN}"
+    if docker("exec", name, "sh", "-c", fresh, check=False).stdout.strip():
+        return False
+    problem = ""
+    for _ in range(APT_UPDATE_TRIES):
+        proc = docker("exec", name, "timeout", str(APT_UPDATE_TIMEOUT_S), "apt-get", "update", "-q", check=False)
+        output = proc.stdout + proc.stderr
+        if proc.returncode == 0 and "W: Failed to fetch" not in output and "E: " not in output:
+            return True
+        lines = [line for line in output.splitlines() if line.startswith(("W:", "E:"))]
+        problem = lines[-1] if lines else f"apt-get update exited {proc.returncode} (124: timed out)"
+    raise DockyardError(
+        f"hosts: {name}: apt-get update through the OS mirror failed {APT_UPDATE_TRIES} times: {problem} "
+        f"(check the mirror container's /var/log/apt-cacher-ng, or run `invoke hosts down` and up again)"
+    )
 
 
 def _containers(lab: Lab) -> list[str]:
