@@ -49,6 +49,13 @@ ROOT = Path(__file__).resolve().parents[2]
 CHART_SOURCE = ROOT / "tests" / "reference" / "argo-cd-chart" / "argo-cd"
 TRAEFIK_CHART_SOURCE = ROOT / "tests" / "reference" / "ingress" / "traefik-helm-chart" / "traefik"
 REGISTRY_BINARY = "/usr/bin/docker-registry"
+# The real charts the tests package (catalogue artefact -> vendored source, files left out):
+# traefik/.helmignore upstream lists crds/kustomization.yaml (traefik-helm-chart PR #653): it is for
+# kustomize users of the repository, not part of the published chart.
+VENDORED_CHARTS: dict[str, tuple[Path, tuple[str, ...]]] = {
+    "argo-cd-chart": (CHART_SOURCE, ()),
+    "traefik-chart": (TRAEFIK_CHART_SOURCE, ("crds/kustomization.yaml",)),
+}
 
 
 # ------------------------------------------------------------------------------- real artefacts
@@ -85,6 +92,13 @@ def chart_archive(out: Path, source: Path, version: str, helmignore: tuple[str, 
         if p.is_file() and p.relative_to(source).as_posix() not in helmignore
     }
     return build_tarball(out / f"{source.name}-{version}.tgz", source.name, files)
+
+
+def vendored_chart(out: Path, artefact: str, version: str) -> Built:
+    """The catalogue's chart artefact ``artefact`` (one of VENDORED_CHARTS), packaged from its vendored
+    upstream source."""
+    source, helmignore = VENDORED_CHARTS[artefact]
+    return chart_archive(out, source, version, helmignore)
 
 
 # ------------------------------------------------------------------------------- stand-ins
@@ -125,12 +139,8 @@ def real_or_standin(out: Path, art: catalogue.Artefact) -> Built:
         return runc_binary(out / "real")
     if art.id == "helm-linux-amd64":
         return helm_archive(out / "real", art.version)
-    if art.id == "argo-cd-chart":
-        return chart_archive(out / "real", CHART_SOURCE, art.version)
-    if art.id == "traefik-chart":
-        # traefik/.helmignore upstream lists crds/kustomization.yaml (traefik-helm-chart PR #653):
-        # it is for kustomize users of the repository, not part of the published chart
-        return chart_archive(out / "real", TRAEFIK_CHART_SOURCE, art.version, ("crds/kustomization.yaml",))
+    if art.id in VENDORED_CHARTS:
+        return vendored_chart(out / "real", art.id, art.version)
     return _standin_file(out, art)
 
 

@@ -1,6 +1,7 @@
 """TEST ONLY: build the cluster stand-ins and serve them from the stand-in kit's test upstream, as the
 artefact chain would (the catalogue's upstream URLs, each artefact with its own sha256), for lab and
-Molecule scenarios, with Calico's real manifest (tests/reference/calico) at its catalogue URL.
+Molecule scenarios, with Calico's real manifest (tests/reference/calico) and the real traefik and
+argo-cd charts (tests/reference) at their catalogue URLs.
 Writes <dir>/overlay.yml (the dockyard_catalogue override) and <dir>/ca.crt (the CA that signed the
 upstream's certificate, for the hosts to trust), detaches, records its PID and serves until SIGTERM.
 With ``--upgrade-to 1.36.0`` (repeatable) it also builds kubeadm, kubelet and kubectl of that version,
@@ -19,6 +20,7 @@ import yaml
 
 from dockyard import catalogue, pki
 from tests.standins import detached
+from tests.standins.airgap_upstream import vendored_chart
 from tests.standins.kubernetes.build import build_kubeadm
 from tests.standins.kubernetes.etcd import build_etcd_tarball
 from tests.standins.kubernetes.node_tools import (
@@ -84,6 +86,9 @@ def publish_all(upstream: TestUpstream, work: Path, arch: str = "amd64") -> None
     )
     cni = f"cni-plugins-linux-{arch}"
     upstream.publish("cni_plugins", cni, url("cni_plugins", cni), build_cni_tarball(work / "cni.tgz", work))
+    for component, chart in (("traefik", "traefik-chart"), ("argocd_chart", "argo-cd-chart")):
+        version = str(product[component]["version"])
+        upstream.publish(component, chart, url(component, chart), vendored_chart(work / "charts", chart, version))
 
 
 def write_upgrade_overlay(
