@@ -49,12 +49,12 @@ ROOT = Path(__file__).resolve().parents[2]
 CHART_SOURCE = ROOT / "tests" / "reference" / "argo-cd-chart" / "argo-cd"
 TRAEFIK_CHART_SOURCE = ROOT / "tests" / "reference" / "ingress" / "traefik-helm-chart" / "traefik"
 REGISTRY_BINARY = "/usr/bin/docker-registry"
-# The real charts the tests package (catalogue artefact -> vendored source, files left out):
+# The real charts the tests package ((catalogue component, artefact) -> vendored source, files left out):
 # traefik/.helmignore upstream lists crds/kustomization.yaml (traefik-helm-chart PR #653): it is for
 # kustomize users of the repository, not part of the published chart.
-VENDORED_CHARTS: dict[str, tuple[Path, tuple[str, ...]]] = {
-    "argo-cd-chart": (CHART_SOURCE, ()),
-    "traefik-chart": (TRAEFIK_CHART_SOURCE, ("crds/kustomization.yaml",)),
+VENDORED_CHARTS: dict[tuple[str, str], tuple[Path, tuple[str, ...]]] = {
+    ("argocd_chart", "argo-cd-chart"): (CHART_SOURCE, ()),
+    ("traefik", "traefik-chart"): (TRAEFIK_CHART_SOURCE, ("crds/kustomization.yaml",)),
 }
 
 
@@ -94,10 +94,10 @@ def chart_archive(out: Path, source: Path, version: str, helmignore: tuple[str, 
     return build_tarball(out / f"{source.name}-{version}.tgz", source.name, files)
 
 
-def vendored_chart(out: Path, artefact: str, version: str) -> Built:
-    """The catalogue's chart artefact ``artefact`` (one of VENDORED_CHARTS), packaged from its vendored
-    upstream source."""
-    source, helmignore = VENDORED_CHARTS[artefact]
+def vendored_chart(out: Path, component: str, artefact: str, version: str) -> Built:
+    """The catalogue's chart ``component``/``artefact`` (one of VENDORED_CHARTS), packaged from its
+    vendored upstream source."""
+    source, helmignore = VENDORED_CHARTS[(component, artefact)]
     return chart_archive(out, source, version, helmignore)
 
 
@@ -139,8 +139,8 @@ def real_or_standin(out: Path, art: catalogue.Artefact) -> Built:
         return runc_binary(out / "real")
     if art.id == "helm-linux-amd64":
         return helm_archive(out / "real", art.version)
-    if art.id in VENDORED_CHARTS:
-        return vendored_chart(out / "real", art.id, art.version)
+    if (art.component, art.id) in VENDORED_CHARTS:
+        return vendored_chart(out / "real", art.component, art.id, art.version)
     return _standin_file(out, art)
 
 

@@ -20,7 +20,7 @@ import yaml
 
 from dockyard import catalogue, pki
 from tests.standins import detached
-from tests.standins.airgap_upstream import vendored_chart
+from tests.standins.airgap_upstream import VENDORED_CHARTS, vendored_chart
 from tests.standins.kubernetes.build import build_kubeadm
 from tests.standins.kubernetes.etcd import build_etcd_tarball
 from tests.standins.kubernetes.node_tools import (
@@ -86,9 +86,9 @@ def publish_all(upstream: TestUpstream, work: Path, arch: str = "amd64") -> None
     )
     cni = f"cni-plugins-linux-{arch}"
     upstream.publish("cni_plugins", cni, url("cni_plugins", cni), build_cni_tarball(work / "cni.tgz", work))
-    for component, chart in (("traefik", "traefik-chart"), ("argocd_chart", "argo-cd-chart")):
-        version = str(product[component]["version"])
-        upstream.publish(component, chart, url(component, chart), vendored_chart(work / "charts", chart, version))
+    for component, chart in VENDORED_CHARTS:
+        built = vendored_chart(work / "charts", component, chart, str(product[component]["version"]))
+        upstream.publish(component, chart, url(component, chart), built)
 
 
 def write_upgrade_overlay(
